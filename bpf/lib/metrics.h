@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-CPU packet and byte counters for every verdict reason and direction. */
+#ifndef EW_BPF_METRICS_H
+#define EW_BPF_METRICS_H
+
+#include "common.h"
+
+EW_MAP(ew_metrics, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct ew_metrics,
+       EW_METRICS_SIZE);
+
+static __always_inline void count(struct __sk_buff *skb, enum ew_reason reason,
+				  enum ew_dir dir)
+{
+	__u32 idx = ew_metrics_index(reason, dir);
+	struct ew_metrics *m = bpf_map_lookup_elem(&ew_metrics, &idx);
+
+	if (m) {
+		m->packets++;
+		m->bytes += skb->len;
+	}
+}
+
+/* Counts a drop and returns the verdict that discards the packet. */
+static __always_inline int drop(struct __sk_buff *skb, enum ew_reason reason,
+				enum ew_dir dir)
+{
+	count(skb, reason, dir);
+	return TC_ACT_SHOT;
+}
+
+#endif /* EW_BPF_METRICS_H */

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The edgewire ABI: every map key and value, limit and counter index shared by
+ * the BPF datapath, the agent and the tools. Nothing else defines them.
+ *
+ * Addresses and ports are stored in network byte order, as they appear on the
+ * wire, so the datapath never converts them.
+ */
+#ifndef EDGEWIRE_ABI_H
+#define EDGEWIRE_ABI_H
+
+#include <linux/types.h>
+#include "reasons.h"
+
+/* Bumped whenever a map layout below changes; bpfctl refuses to read pins of
+ * another version rather than misinterpret them. */
+#define EW_ABI_VERSION 1
+
+/* Map names: also the pin file names under the bpffs root (<root>/maps/). */
+#define EW_MAP_ENDPOINTS "ew_endpoints"
+#define EW_MAP_ROUTES	 "ew_routes"
+#define EW_MAP_METRICS	 "ew_metrics"
+#define EW_MAP_INFO	 "ew_info"
+
+#define EW_MAX_ENDPOINTS 4096
+#define EW_MAX_ROUTES	 1024
+
+/* ew_endpoints: a pod on this node, by its IPv4 address. */
+struct ew_endpoint_key {
+	__u32 ip;
+};
+
+struct ew_endpoint {
+	__u32 ifindex;	     /* host-side veth, in the node's namespace */
+	__u8 mac[6];	     /* the pod's eth0 */
+	__u8 node_mac[6];    /* host-side veth: the pod's gateway MAC */
+	__u32 flags;	     /* reserved, 0 */
+	__u32 pad;
+};
+
+/* ew_routes: LPM trie from a pod CIDR to the node that owns it. */
+struct ew_route_key {
+	__u32 prefixlen; /* LPM trie header: bits of addr that count */
+	__u32 addr;
+};
+
+enum ew_route_flags {
+	EW_ROUTE_LOCAL = 1 << 0, /* this node's pod CIDR: unknown addresses drop */
+};
+
+struct ew_route {
+	__u32 node_ip; /* the owning node's InternalIP */
+	__u32 flags;   /* enum ew_route_flags */
+};
+
+/* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
+enum ew_dir {
+	EW_DIR_EGRESS = 0,  /* leaving a pod */
+	EW_DIR_INGRESS = 1, /* entering a pod */
+	EW_DIR_MAX,
+};
+
+struct ew_metrics {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#define EW_METRICS_SIZE (EW_REASON_MAX * EW_DIR_MAX)
+
+static inline __u32 ew_metrics_index(__u32 reason, __u32 dir)
+{
+	return reason * EW_DIR_MAX + dir;
+}
+
+/* ew_info: one entry, written by the agent when it programs the datapath. */
+struct ew_info {
+	__u32 abi_version;
+	__u32 node_ip;
+	__u64 programmed_ns; /* CLOCK_REALTIME of the last complete apply */
+};
+
+_Static_assert(sizeof(struct ew_endpoint_key) == 4, "ew_endpoint_key layout");
+_Static_assert(sizeof(struct ew_endpoint) == 24, "ew_endpoint layout");
+_Static_assert(sizeof(struct ew_route_key) == 8, "ew_route_key layout");
+_Static_assert(sizeof(struct ew_route) == 8, "ew_route layout");
+_Static_assert(sizeof(struct ew_metrics) == 16, "ew_metrics layout");
+_Static_assert(sizeof(struct ew_info) == 16, "ew_info layout");
+
+#endif /* EDGEWIRE_ABI_H */

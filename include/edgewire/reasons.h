@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Verdict reasons, one list for datapath, agent and tools. A reason below
+ * EW_DROP_FIRST is a packet that went on; every other one is a drop.
+ * Codes are ABI: append, never renumber.
+ */
+#ifndef EDGEWIRE_REASONS_H
+#define EDGEWIRE_REASONS_H
+
+/* X(NAME, code, short name, what it means) */
+#define EW_REASONS(X)                                                              \
+	X(FORWARD, 0, "forward", "redirected straight to a local pod")             \
+	X(TO_STACK, 1, "to-stack", "handed to the node's IP stack")                \
+	X(ARP_REPLY, 2, "arp-reply", "ARP request answered with the gateway MAC") \
+	X(DROP_MALFORMED, 16, "malformed", "truncated or invalid header")          \
+	X(DROP_UNSUPPORTED_L3, 17, "unsupported-l3",                               \
+	  "ethertype other than IPv4 and ARP")                                     \
+	X(DROP_UNKNOWN_SOURCE, 18, "unknown-source",                               \
+	  "source is no pod known on this interface")                              \
+	X(DROP_SPOOFED_SOURCE, 19, "spoofed-source",                               \
+	  "source IP or MAC belongs to another pod or interface")                  \
+	X(DROP_NO_ENDPOINT, 20, "no-endpoint",                                     \
+	  "destination in this node's pod CIDR has no pod")                        \
+	X(DROP_ARP_UNSUPPORTED, 21, "arp-unsupported",                             \
+	  "ARP other than an IPv4 request")
+
+enum ew_reason {
+#define EW_REASON_ENUM(name, code, str, desc) EW_REASON_##name = code,
+	EW_REASONS(EW_REASON_ENUM)
+#undef EW_REASON_ENUM
+	EW_REASON_MAX = 32,
+};
+
+#define EW_DROP_FIRST EW_REASON_DROP_MALFORMED
+
+static inline int ew_reason_is_drop(unsigned int reason)
+{
+	return reason >= EW_DROP_FIRST;
+}
+
+#endif /* EDGEWIRE_REASONS_H */
