@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent: read store -> validate -> model (store.c) -> desired map state
+ * (compile.c) -> diff with the pinned maps and apply (datapath.c). This file
+ * runs that pipeline and keeps what it needs between runs.
+ */
+#ifndef EW_AGENT_H
+#define EW_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attachments.h"
+#include "datapath.h"
+#include "diag.h"
+#include "model.h"
+
+struct ew_agent {
+	const char *node;
+	struct ew_store *store;
+	struct ew_attachments attachments;
+	struct ew_datapath *dp;
+	size_t store_errors; /* problems reported by the last store load */
+	bool ready;	     /* programmed from the store at least once */
+};
+
+struct ew_agent_config {
+	const char *node;
+	const char *store_dir;
+	const char *state_dir;
+	const char *bpffs;
+};
+
+int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg);
+void ew_agent_fini(struct ew_agent *a);
+
+/* First load and apply after start; re-attaches every known pod interface
+ * so it runs the program this agent loaded. */
+int ew_agent_start(struct ew_agent *a);
+
+/* Re-reads the store and logs its problems. */
+void ew_agent_load_store(struct ew_agent *a);
+
+/* Brings the datapath in line with the model and attachments. */
+int ew_agent_reconcile(struct ew_agent *a);
+
+/* CNI requests. On failure they return -1 with the reason in err. */
+int ew_agent_add(struct ew_agent *a, const struct ew_attachment *at, char *err,
+		 size_t len);
+int ew_agent_del(struct ew_agent *a, const char *ns, const char *name,
+		 const char *container_id);
+int ew_agent_check(struct ew_agent *a, const char *ns, const char *name,
+		   char *err, size_t len);
+
+#endif /* EW_AGENT_H */

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "compile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <edgewire/abi.h>
+
+#include "log.h"
+#include "netutil.h"
+
+void ew_desired_init(struct ew_desired *d)
+{
+	ew_map_state_init(&d->endpoints, sizeof(struct ew_endpoint_key),
+			  sizeof(struct ew_endpoint));
+	ew_map_state_init(&d->routes, sizeof(struct ew_route_key),
+			  sizeof(struct ew_route));
+}
+
+void ew_desired_free(struct ew_desired *d)
+{
+	ew_map_state_free(&d->endpoints);
+	ew_map_state_free(&d->routes);
+}
+
+const char *ew_attachment_problem(const struct ew_model *m, const char *node,
+				  const struct ew_attachment *at, char *buf,
+				  size_t len)
+{
+	const struct ew_pod *pod = ew_model_pod(m, at->namespace, at->name);
+	char want[16], have[16];
+
+	if (!pod)
+		snprintf(buf, len, "pod %s/%s is not in the store", at->namespace,
+			 at->name);
+	else if (!pod->node_name || strcmp(pod->node_name, node))
+		snprintf(buf, len, "pod %s/%s is scheduled on %s, not on this node (%s)",
+			 at->namespace, at->name,
+			 pod->node_name ? pod->node_name : "no node", node);
+	else if (pod->ip && pod->ip != at->ip)
+		snprintf(buf, len, "pod %s/%s has status.podIP %s in the store but "
+			 "its interface was given %s", at->namespace, at->name,
+			 ew_format_ipv4(pod->ip, want), ew_format_ipv4(at->ip, have));
+	else if (!at->ifindex)
+		snprintf(buf, len, "interface %s of pod %s/%s does not exist",
+			 at->ifname, at->namespace, at->name);
+	else
+		return NULL;
+	return buf;
+}
+
+static int compile_endpoints(const struct ew_model *m, const char *node,
+			     const struct ew_attachments *a, struct ew_desired *d)
+{
+	char why[256];
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ew_attachment *at = &a->items[i];
+		struct ew_endpoint_key key = { .ip = at->ip };
+		struct ew_endpoint ep = { .ifindex = at->ifindex };
+
+		if (ew_attachment_problem(m, node, at, why, sizeof(why))) {
+			ew_debug("compile", "not an endpoint: %s", why);
+			continue;
+		}
+		memcpy(ep.mac, at->mac, sizeof(ep.mac));
+		memcpy(ep.node_mac, at->node_mac, sizeof(ep.node_mac));
+		if (ew_map_state_put(&d->endpoints, &key, &ep))
+			return -1;
+	}
+	return ew_map_state_seal(&d->endpoints);
+}
+
+static int compile_routes(const struct ew_model *m, const char *node,
+			  struct ew_desired *d)
+{
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct ew_node *n = &m->nodes[i];
+		struct ew_route_key key = { .prefixlen = n->pod_prefixlen,
+					    .addr = n->pod_cidr };
+		struct ew_route route = { .node_ip = n->internal_ip };
+
+		if (!n->pod_cidr)
+			continue;
+		if (!strcmp(n->name, node))
+			route.flags |= EW_ROUTE_LOCAL;
+		if (ew_map_state_put(&d->routes, &key, &route))
+			return -1;
+	}
+	return ew_map_state_seal(&d->routes);
+}
+
+int ew_compile(const struct ew_model *m, const char *node,
+	       const struct ew_attachments *a, struct ew_desired *d)
+{
+	if (compile_endpoints(m, node, a, d) || compile_routes(m, node, d))
+		return -1;
+	return 0;
+}

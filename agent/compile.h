@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Compile: the store's model plus this node's attachments become the desired
+ * contents of every datapath map. Pure: reads no kernel state.
+ */
+#ifndef EW_COMPILE_H
+#define EW_COMPILE_H
+
+#include <stddef.h>
+
+#include "attachments.h"
+#include "mapstate.h"
+#include "model.h"
+
+struct ew_desired {
+	struct ew_map_state endpoints; /* ew_endpoint_key -> ew_endpoint */
+	struct ew_map_state routes;    /* ew_route_key -> ew_route */
+};
+
+void ew_desired_init(struct ew_desired *d);
+void ew_desired_free(struct ew_desired *d);
+
+/*
+ * Why an attachment cannot become an endpoint, in words for the CNI plugin's
+ * user, or NULL when it can. The text lives in buf.
+ */
+const char *ew_attachment_problem(const struct ew_model *m, const char *node,
+				  const struct ew_attachment *at, char *buf,
+				  size_t len);
+
+/* Fills d (which must be empty). Attachments with a problem are left out and
+ * logged. Returns -1 only when out of memory. */
+int ew_compile(const struct ew_model *m, const char *node,
+	       const struct ew_attachments *a, struct ew_desired *d);
+
+#endif /* EW_COMPILE_H */

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "datapath.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <edgewire/abi.h>
+
+#include "bpf_lxc.skel.h"
+#include "fs.h"
+#include "log.h"
+
+/* Debian 12's UAPI headers predate tcx (Linux 6.6). */
+#define EW_BPF_TCX_INGRESS 46
+
+struct ew_datapath {
+	char *root;
+	struct bpf_lxc *lxc;
+	bool tcx;
+};
+
+static int check_bpffs(const char *root)
+{
+	struct statfs st;
+	char maps[PATH_MAX];
+
+	snprintf(maps, sizeof(maps), "%s/maps", root);
+	if (ew_mkdir_p(maps)) {
+		ew_error("datapath", "cannot create %s: %s", maps, strerror(errno));
+		return -1;
+	}
+	if (statfs(root, &st) || st.f_type != BPF_FS_MAGIC) {
+		ew_error("datapath", "%s is not on a bpf filesystem; mount one with "
+			 "'mount -t bpf bpf /sys/fs/bpf' or pass --bpffs", root);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fails when a feature the datapath cannot work without is missing. */
+static int probe_kernel(bool *redirect_peer)
+{
+	static const struct {
+		enum bpf_map_type type;
+		const char *name;
+	} maps[] = {
+		{ BPF_MAP_TYPE_HASH, "hash maps" },
+		{ BPF_MAP_TYPE_LPM_TRIE, "LPM trie maps (Linux 4.11)" },
+		{ BPF_MAP_TYPE_PERCPU_ARRAY, "per-CPU array maps (Linux 4.6)" },
+	};
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) != 1) {
+		ew_error("datapath", "kernel lacks BPF TC programs (sched_cls); "
+			 "edgewire needs Linux 5.15 or newer with CONFIG_NET_CLS_BPF");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (libbpf_probe_bpf_map_type(maps[i].type, NULL) != 1) {
+			ew_error("datapath", "kernel lacks BPF %s", maps[i].name);
+			return -1;
+		}
+	}
+	*redirect_peer = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS,
+						 BPF_FUNC_redirect_peer, NULL) == 1;
+	if (!*redirect_peer)
+		ew_warn("datapath", "kernel lacks bpf_redirect_peer (Linux 5.10); "
+			"pod-to-pod traffic will use bpf_redirect, which is slower");
+	return 0;
+}
+
+/* A tcx attach of a loaded TC program to no interface fails with ENODEV
+ * where tcx exists (Linux 6.6) and EINVAL where it does not; it changes
+ * nothing either way. */
+static bool probe_tcx(int prog_fd)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int fd = bpf_link_create(prog_fd, 0, EW_BPF_TCX_INGRESS, &opts);
+
+	if (fd >= 0)
+		close(fd);
+	return fd == -ENODEV;
+}
+
+static int pin_program(struct ew_datapath *dp, struct bpf_program *prog)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/progs", dp->root);
+	ew_mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/progs/%s", dp->root, bpf_program__name(prog));
+	unlink(path);
+	if (bpf_program__pin(prog, path)) {
+		ew_error("datapath", "cannot pin program at %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int load_programs(struct ew_datapath *dp, bool redirect_peer)
+{
+	char maps[PATH_MAX];
+	int err;
+
+	snprintf(maps, sizeof(maps), "%s/maps", dp->root);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
+	dp->lxc = bpf_lxc__open_opts(&opts);
+	if (!dp->lxc) {
+		ew_error("datapath", "cannot open the pod program: %s", strerror(errno));
+		return -1;
+	}
+	dp->lxc->rodata->redirect_peer_unavailable = !redirect_peer;
+	err = bpf_lxc__load(dp->lxc);
+	if (err) {
+		ew_error("datapath", "cannot load the pod program: %s; if the pins "
+			 "under %s come from an edgewire of another version, remove "
+			 "them and restart", strerror(-err), maps);
+		return -1;
+	}
+	return pin_program(dp, dp->lxc->progs.from_container);
+}
+
+struct ew_datapath *ew_datapath_open(const char *bpffs)
+{
+	struct ew_datapath *dp = calloc(1, sizeof(*dp));
+	bool redirect_peer;
+
+	if (!dp || !(dp->root = strdup(bpffs)))
+		goto fail;
+	if (check_bpffs(dp->root) || probe_kernel(&redirect_peer))
+		goto fail;
+	if (load_programs(dp, redirect_peer))
+		goto fail;
+	dp->tcx = probe_tcx(bpf_program__fd(dp->lxc->progs.from_container));
+	if (!dp->tcx)
+		ew_info("datapath", "kernel lacks tcx links (Linux 6.6); attaching "
+			"with clsact");
+	ew_info("datapath", "loaded under %s; attach=%s redirect=%s", dp->root,
+		dp->tcx ? "tcx" : "clsact",
+		redirect_peer ? "redirect_peer" : "redirect");
+	return dp;
+fail:
+	ew_datapath_close(dp);
+	return NULL;
+}
+
+void ew_datapath_close(struct ew_datapath *dp)
+{
+	if (!dp)
+		return;
+	bpf_lxc__destroy(dp->lxc);
+	free(dp->root);
+	free(dp);
+}
+
+static void link_pin_path(struct ew_datapath *dp, const char *ifname, char *buf,
+			  size_t len)
+{
+	snprintf(buf, len, "%s/links/%s", dp->root, ifname);
+}
+
+/* A pinned link keeps the program attached without the agent. An existing
+ * pin is updated in place, which swaps programs without a gap; a pin whose
+ * interface is gone fails the update and is replaced. */
+static int attach_tcx(struct ew_datapath *dp, const char *ifname, int ifindex,
+		      int prog_fd)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	char path[PATH_MAX];
+	int fd = -1, err = 0;
+
+	snprintf(path, sizeof(path), "%s/links", dp->root);
+	ew_mkdir_p(path);
+	link_pin_path(dp, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_link_update(fd, prog_fd, NULL))
+		goto out;
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	fd = bpf_link_create(prog_fd, ifindex, EW_BPF_TCX_INGRESS, &opts);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	if (bpf_obj_pin(fd, path))
+		err = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static int attach_clsact(int ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
+{
+	int prog_fd = bpf_program__fd(dp->lxc->progs.from_container);
+	int err = dp->tcx ? attach_tcx(dp, ifname, ifindex, prog_fd) :
+			    attach_clsact(ifindex, prog_fd);
+
+	if (err)
+		ew_error("datapath", "cannot attach to %s (ifindex %d) with %s: %s",
+			 ifname, ifindex, dp->tcx ? "tcx" : "clsact", strerror(-err));
+	return err;
+}
+
+void ew_datapath_detach(struct ew_datapath *dp, const char *ifname)
+{
+	char path[PATH_MAX];
+
+	link_pin_path(dp, ifname, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT)
+		ew_warn("datapath", "cannot remove %s: %s", path, strerror(errno));
+}
+
+void ew_datapath_resolve(struct ew_attachments *a)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct ew_attachment *at = &a->items[i];
+		struct ifreq ifr = { 0 };
+
+		at->ifindex = if_nametoindex(at->ifname);
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", at->ifname);
+		if (at->ifindex && sock >= 0 && !ioctl(sock, SIOCGIFHWADDR, &ifr))
+			memcpy(at->node_mac, ifr.ifr_hwaddr.sa_data, 6);
+		else
+			at->ifindex = 0;
+	}
+	if (sock >= 0)
+		close(sock);
+}
+
+static int read_map(int fd, struct ew_map_state *s)
+{
+	uint8_t key[64], next[64], value[64];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (!bpf_map_lookup_elem(fd, next, value) &&
+		    ew_map_state_put(s, next, value))
+			return -1;
+		memcpy(key, next, s->key_size);
+		prev = key;
+	}
+	return ew_map_state_seal(s);
+}
+
+static void apply_upserts(struct bpf_map *map, const struct ew_map_state *ups,
+			  struct ew_apply_result *res)
+{
+	for (size_t i = 0; i < ups->n; i++) {
+		if (!bpf_map_update_elem(bpf_map__fd(map), ew_map_state_key(ups, i),
+					 ew_map_state_value(ups, i), BPF_ANY)) {
+			res->upserts++;
+			continue;
+		}
+		res->failures++;
+		if (errno == E2BIG || errno == ENOSPC)
+			ew_error("datapath", "map %s is full (%u entries): entry not "
+				 "programmed", bpf_map__name(map),
+				 bpf_map__max_entries(map));
+		else
+			ew_error("datapath", "cannot update map %s: %s",
+				 bpf_map__name(map), strerror(errno));
+	}
+}
+
+static void apply_deletes(struct bpf_map *map, const struct ew_map_state *dels,
+			  struct ew_apply_result *res)
+{
+	for (size_t i = 0; i < dels->n; i++) {
+		if (!bpf_map_delete_elem(bpf_map__fd(map), ew_map_state_key(dels, i)) ||
+		    errno == ENOENT) {
+			res->deletes++;
+			continue;
+		}
+		res->failures++;
+		ew_error("datapath", "cannot delete from map %s: %s",
+			 bpf_map__name(map), strerror(errno));
+	}
+}
+
+/* The changes one map needs; filled by plan_map, applied in a safe order. */
+struct map_plan {
+	struct bpf_map *map;
+	struct ew_map_state upserts, deletes;
+};
+
+static int plan_map(struct map_plan *p, struct bpf_map *map,
+		    const struct ew_map_state *desired)
+{
+	struct ew_map_state current;
+	int err;
+
+	p->map = map;
+	ew_map_state_init(&current, desired->key_size, desired->value_size);
+	ew_map_state_init(&p->upserts, desired->key_size, desired->value_size);
+	ew_map_state_init(&p->deletes, desired->key_size, desired->value_size);
+	err = read_map(bpf_map__fd(map), &current) ||
+	      ew_map_state_diff(desired, &current, &p->upserts, &p->deletes);
+	ew_map_state_free(&current);
+	return err ? -1 : 0;
+}
+
+static void write_info(struct ew_datapath *dp, uint32_t node_ip)
+{
+	struct ew_info info = { .abi_version = EW_ABI_VERSION, .node_ip = node_ip };
+	struct timespec now;
+	__u32 zero = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	info.programmed_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
+	bpf_map_update_elem(bpf_map__fd(dp->lxc->maps.ew_info), &zero, &info, BPF_ANY);
+}
+
+int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
+		      uint32_t node_ip, struct ew_apply_result *res)
+{
+	struct map_plan routes = { 0 }, endpoints = { 0 };
+	int err;
+
+	*res = (struct ew_apply_result){ 0 };
+	err = plan_map(&routes, dp->lxc->maps.ew_routes, &d->routes) ||
+	      plan_map(&endpoints, dp->lxc->maps.ew_endpoints, &d->endpoints);
+	if (!err) {
+		apply_upserts(routes.map, &routes.upserts, res);
+		apply_upserts(endpoints.map, &endpoints.upserts, res);
+		apply_deletes(endpoints.map, &endpoints.deletes, res);
+		apply_deletes(routes.map, &routes.deletes, res);
+		write_info(dp, node_ip);
+	}
+	ew_map_state_free(&routes.upserts);
+	ew_map_state_free(&routes.deletes);
+	ew_map_state_free(&endpoints.upserts);
+	ew_map_state_free(&endpoints.deletes);
+	return err || res->failures ? -1 : 0;
+}
+
+size_t ew_datapath_endpoint_count(struct ew_datapath *dp)
+{
+	struct ew_endpoint_key key, next;
+	int fd = bpf_map__fd(dp->lxc->maps.ew_endpoints);
+	size_t n = 0;
+
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+		key = next;
+		n++;
+	}
+	return n;
+}
+
+bool ew_datapath_has_endpoint(struct ew_datapath *dp, uint32_t ip)
+{
+	struct ew_endpoint_key key = { .ip = ip };
+	struct ew_endpoint ep;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(dp->lxc->maps.ew_endpoints), &key, &ep);
+}

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EW_FS_H
+#define EW_FS_H
+
+/* Creates path and its missing parents (mode 0700); 0 if it exists. */
+int ew_mkdir_p(const char *path);
+
+#endif /* EW_FS_H */

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+/* edgewire-agent: programs one node's datapath from a YAML store. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "api.h"
+#include "log.h"
+#include "netutil.h"
+#include "watch.h"
+
+/* Editors and ConfigMap updates write in several steps; wait for quiet. */
+#define DEBOUNCE_MS 100
+/* Repairs drift (entries changed behind the agent's back) this often. */
+#define RESYNC_MS 30000
+
+static const char usage[] =
+	"usage: edgewire-agent --node NAME --store DIR [options]\n"
+	"       edgewire-agent check --store DIR\n"
+	"\n"
+	"Programs this node's edgewire datapath from a directory of Kubernetes\n"
+	"YAML (Node, Namespace, Pod, ...), and keeps it in line as files change.\n"
+	"\n"
+	"  --node NAME        this node's name in the store (required)\n"
+	"  --store DIR        the store directory (required)\n"
+	"  --bpffs PATH       bpffs root for pins (default " EW_DEFAULT_BPFFS ")\n"
+	"  --socket PATH      API socket for the CNI plugin\n"
+	"                     (default " EW_DEFAULT_SOCKET ")\n"
+	"  --state-dir DIR    where attachments are kept (default /var/lib/edgewire)\n"
+	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
+	"\n"
+	"check validates the store without touching the kernel: it prints every\n"
+	"problem as FILE:LINE:COL and exits 1 if there is any; otherwise it prints\n"
+	"the objects it read, one per line, tab separated.\n";
+
+struct options {
+	struct ew_agent_config agent;
+	const char *socket;
+	bool check;
+};
+
+static void print_model(const struct ew_model *m)
+{
+	char ip[16], cidr[16];
+
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct ew_node *n = &m->nodes[i];
+
+		printf("node\t%s\t", n->name);
+		if (n->pod_cidr)
+			printf("%s/%u", ew_format_ipv4(n->pod_cidr, cidr), n->pod_prefixlen);
+		else
+			printf("-");
+		printf("\t%s\n", n->internal_ip ? ew_format_ipv4(n->internal_ip, ip) : "-");
+	}
+	for (size_t i = 0; i < m->n_namespaces; i++)
+		printf("namespace\t%s\n", m->namespaces[i].name);
+	for (size_t i = 0; i < m->n_pods; i++) {
+		const struct ew_pod *p = &m->pods[i];
+
+		printf("pod\t%s\t%s\t%s\t%s\t", p->namespace, p->name,
+		       p->node_name ? p->node_name : "-",
+		       p->ip ? ew_format_ipv4(p->ip, ip) : "-");
+		for (size_t j = 0; j < p->n_ports; j++)
+			printf("%s%u/%s", j ? "," : "", p->ports[j].port,
+			       p->ports[j].protocol == EW_PROTO_UDP  ? "udp" :
+			       p->ports[j].protocol == EW_PROTO_SCTP ? "sctp" :
+								       "tcp");
+		printf("%s\n", p->n_ports ? "" : "-");
+	}
+}
+
+static int run_check(const char *dir)
+{
+	struct ew_store *s = ew_store_new(dir);
+	struct ew_diags diags = { 0 };
+	char line[4096];
+	int ret;
+
+	if (!s) {
+		fprintf(stderr, "edgewire-agent: cannot open store %s\n", dir);
+		return 1;
+	}
+	ret = ew_store_load(s, &diags);
+	for (size_t i = 0; i < diags.n; i++)
+		fprintf(stderr, "%s\n", ew_diag_format(&diags.items[i], line, sizeof(line)));
+	if (!ret)
+		print_model(ew_store_model(s));
+	ew_diags_clear(&diags);
+	ew_store_free(s);
+	return ret ? 1 : 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "node", required_argument, NULL, 'n' },
+		{ "store", required_argument, NULL, 's' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct options){
+		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire" },
+		.socket = EW_DEFAULT_SOCKET,
+	};
+	if (argc > 1 && !strcmp(argv[1], "check")) {
+		o->check = true;
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o->agent.node = optarg; break;
+		case 's': o->agent.store_dir = optarg; break;
+		case 'b': o->agent.bpffs = optarg; break;
+		case 'S': o->socket = optarg; break;
+		case 'd': o->agent.state_dir = optarg; break;
+		case 'l':
+			if (ew_log_set_level(optarg)) {
+				fprintf(stderr, "edgewire-agent: --log-level %s: expected "
+					"debug, info, warn or error\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: fputs(usage, stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "edgewire-agent: unexpected argument '%s'\n%s",
+			argv[optind], usage);
+		return -1;
+	}
+	if (!o->agent.store_dir || (!o->check && !o->agent.node)) {
+		fprintf(stderr, "edgewire-agent: %s required\n%s",
+			o->check ? "--store is" : "--node and --store are", usage);
+		return -1;
+	}
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int signal_fd(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+/* Serves the socket and follows the store until SIGINT or SIGTERM. */
+static int run(struct ew_agent *a, int api_fd, int watch_fd, int sig_fd)
+{
+	long long reload_at = -1, resync_at = now_ms() + RESYNC_MS;
+
+	for (;;) {
+		struct pollfd fds[] = {
+			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = watch_fd, .events = POLLIN },
+			{ .fd = api_fd, .events = POLLIN },
+		};
+		long long due = reload_at >= 0 ? reload_at : resync_at;
+		long long wait = due - now_ms();
+
+		if (poll(fds, 3, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
+			return -1;
+		if (fds[0].revents)
+			return 0;
+		if (fds[1].revents && ew_watch_drain(watch_fd) && reload_at < 0)
+			reload_at = now_ms() + DEBOUNCE_MS;
+		if (fds[2].revents)
+			ew_api_serve_one(api_fd, a);
+		if (reload_at >= 0 && now_ms() >= reload_at) {
+			reload_at = -1;
+			ew_agent_load_store(a);
+			ew_agent_reconcile(a);
+			resync_at = now_ms() + RESYNC_MS;
+		} else if (now_ms() >= resync_at) {
+			ew_agent_reconcile(a);
+			resync_at = now_ms() + RESYNC_MS;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int api_fd = -1, watch_fd = -1, sig_fd = -1, ret = 1;
+	struct options o;
+	struct ew_agent a = { 0 };
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	if (o.check)
+		return run_check(o.agent.store_dir);
+
+	ew_log_capture_libbpf();
+	ew_info("agent", "starting on node %s, store %s", o.agent.node, o.agent.store_dir);
+	sig_fd = signal_fd();
+	watch_fd = ew_watch_open(o.agent.store_dir);
+	if (sig_fd < 0 || watch_fd < 0 || ew_agent_init(&a, &o.agent))
+		goto out;
+	if (ew_agent_start(&a))
+		ew_warn("agent", "first apply was incomplete; retrying on every change");
+	api_fd = ew_api_listen(o.socket);
+	if (api_fd < 0)
+		goto out;
+	ew_info("agent", "ready; serving %s", o.socket);
+	ret = run(&a, api_fd, watch_fd, sig_fd) ? 1 : 0;
+	ew_info("agent", "stopping; the datapath stays programmed");
+out:
+	ew_agent_fini(&a);
+	unlink(o.socket);
+	return ret;
+}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Lookups in the cluster model. Linear: a node's store holds few objects. */
+#include <string.h>
+
+#include "model.h"
+
+const struct ew_node *ew_model_node(const struct ew_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_nodes; i++)
+		if (!strcmp(m->nodes[i].name, name))
+			return &m->nodes[i];
+	return NULL;
+}
+
+const struct ew_namespace *ew_model_namespace(const struct ew_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_namespaces; i++)
+		if (!strcmp(m->namespaces[i].name, name))
+			return &m->namespaces[i];
+	return NULL;
+}
+
+const struct ew_pod *ew_model_pod(const struct ew_model *m, const char *ns,
+				  const char *name)
+{
+	for (size_t i = 0; i < m->n_pods; i++)
+		if (!strcmp(m->pods[i].namespace, ns) && !strcmp(m->pods[i].name, name))
+			return &m->pods[i];
+	return NULL;
+}
+
+const struct ew_pod *ew_model_pod_by_ip(const struct ew_model *m, uint32_t ip)
+{
+	for (size_t i = 0; i < m->n_pods; i++)
+		if (m->pods[i].ip == ip)
+			return &m->pods[i];
+	return NULL;
+}
+
+const char *ew_labels_get(const struct ew_labels *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].key, key))
+			return l->items[i].value;
+	return NULL;
+}

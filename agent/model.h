@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The cluster model: the typed, validated objects of the store that the agent
+ * compiles into datapath state. Built by store.c from YAML; never touches the
+ * kernel.
+ */
+#ifndef EW_MODEL_H
+#define EW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+/* Where an object was read from, for messages that point at it. */
+struct ew_origin {
+	char *file;
+	int line;
+	int col;
+};
+
+struct ew_label {
+	char *key;
+	char *value;
+};
+
+struct ew_labels {
+	size_t n;
+	struct ew_label *items;
+};
+
+struct ew_node {
+	char *name;
+	uint32_t pod_cidr;    /* network byte order; 0 when the node has none */
+	uint8_t pod_prefixlen;
+	uint32_t internal_ip; /* network byte order; 0 when the node has none */
+	struct ew_labels labels;
+	struct ew_origin origin;
+};
+
+struct ew_namespace {
+	char *name;
+	struct ew_labels labels; /* includes kubernetes.io/metadata.name */
+	struct ew_origin origin;
+};
+
+enum ew_proto {
+	EW_PROTO_TCP = 6,
+	EW_PROTO_UDP = 17,
+	EW_PROTO_SCTP = 132,
+};
+
+struct ew_container_port {
+	char *name;	 /* NULL when unnamed */
+	uint16_t port;	 /* host byte order */
+	uint8_t protocol; /* enum ew_proto; defaults to TCP */
+};
+
+struct ew_pod {
+	char *namespace;
+	char *name;
+	char *node_name; /* NULL when not scheduled */
+	uint32_t ip;	 /* status.podIP, network byte order; 0 when unset */
+	struct ew_labels labels;
+	size_t n_ports;
+	struct ew_container_port *ports;
+	struct ew_origin origin;
+};
+
+struct ew_model {
+	size_t n_nodes, n_namespaces, n_pods;
+	struct ew_node *nodes;
+	struct ew_namespace *namespaces;
+	struct ew_pod *pods;
+};
+
+const struct ew_node *ew_model_node(const struct ew_model *m, const char *name);
+const struct ew_namespace *ew_model_namespace(const struct ew_model *m,
+					      const char *name);
+const struct ew_pod *ew_model_pod(const struct ew_model *m, const char *ns,
+				  const char *name);
+/* ip in network byte order, not 0 */
+const struct ew_pod *ew_model_pod_by_ip(const struct ew_model *m, uint32_t ip);
+const char *ew_labels_get(const struct ew_labels *l, const char *key);
+
+/*
+ * A store is a directory of Kubernetes-style YAML files. Each load re-reads
+ * it. A file that fails to parse or validate keeps contributing the objects of
+ * its last good version (none if it never had one), so bad input never
+ * withdraws state; its problems are reported in diags.
+ */
+struct ew_store;
+
+struct ew_store *ew_store_new(const char *dir);
+void ew_store_free(struct ew_store *s);
+
+/* Re-reads the directory. Returns 0 when every file was good, -1 when any
+ * file was reported in diags (the model is still complete and usable). */
+int ew_store_load(struct ew_store *s, struct ew_diags *diags);
+
+/* The model of the last load: per file, its current or last good version. */
+const struct ew_model *ew_store_model(const struct ew_store *s);
+
+#endif /* EW_MODEL_H */
