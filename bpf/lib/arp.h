@@ -53,8 +53,9 @@ static __always_inline void arp_make_reply(struct ethhdr *eth,
 	arp->sip = tip;
 }
 
-/* ARP from a pod: requests of a known pod are answered, replies (to the node's
- * own requests for the pod) go on to the node's stack. */
+/* ARP from a pod must come from the pod attached here, with its own MAC.
+ * Requests are answered; replies (to the node's own requests for the pod)
+ * go on to the node's stack. */
 static __always_inline int arp_from_pod(struct __sk_buff *skb,
 					struct cursor *c, struct ethhdr *eth)
 {
@@ -63,21 +64,22 @@ static __always_inline int arp_from_pod(struct __sk_buff *skb,
 
 	if (!arp)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_EGRESS);
-	if (!arp_is_ipv4_over_eth(arp))
-		return drop(skb, EW_REASON_DROP_ARP_UNSUPPORTED, EW_DIR_EGRESS);
-	if (arp->hdr.ar_op == bpf_htons(ARPOP_REPLY)) {
-		count(skb, EW_REASON_TO_STACK, EW_DIR_EGRESS);
-		return TC_ACT_OK;
-	}
-	if (arp->hdr.ar_op != bpf_htons(ARPOP_REQUEST) || arp->tip == arp->sip)
+	if (!arp_is_ipv4_over_eth(arp) || arp->tip == arp->sip ||
+	    (arp->hdr.ar_op != bpf_htons(ARPOP_REQUEST) &&
+	     arp->hdr.ar_op != bpf_htons(ARPOP_REPLY)))
 		return drop(skb, EW_REASON_DROP_ARP_UNSUPPORTED, EW_DIR_EGRESS);
 
 	ep = endpoint_lookup(arp->sip);
 	if (!ep)
 		return drop(skb, EW_REASON_DROP_UNKNOWN_SOURCE, EW_DIR_EGRESS);
-	if (ep->ifindex != skb->ifindex || !mac_equal(arp->sha, ep->mac))
+	if (ep->ifindex != skb->ifindex || !mac_equal(arp->sha, ep->mac) ||
+	    !mac_equal(eth->h_source, ep->mac))
 		return drop(skb, EW_REASON_DROP_SPOOFED_SOURCE, EW_DIR_EGRESS);
 
+	if (arp->hdr.ar_op == bpf_htons(ARPOP_REPLY)) {
+		count(skb, EW_REASON_TO_STACK, EW_DIR_EGRESS);
+		return TC_ACT_OK;
+	}
 	arp_make_reply(eth, arp, ep->node_mac);
 	count(skb, EW_REASON_ARP_REPLY, EW_DIR_EGRESS);
 	return bpf_redirect(skb->ifindex, 0);
