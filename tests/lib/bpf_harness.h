@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Runs the real datapath object on test packets: the generated skeleton is
+ * opened with every pin path cleared (a test never touches /sys/fs/bpf),
+ * loaded, its maps filled through the ABI structs, and a program run once per
+ * packet with BPF_PROG_TEST_RUN. Counters are read by summing all CPUs, so a
+ * test compares snapshots taken before and after a run.
+ *
+ * Plain helpers only (no criterion): unit tests link this file too. Every
+ * function returns 0 or a negative errno and says on stderr what failed.
+ */
+#ifndef EW_TEST_BPF_HARNESS_H
+#define EW_TEST_BPF_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <edgewire/abi.h>
+
+#include "pkt.h"
+
+struct bpf_lxc;
+
+struct bh {
+	struct bpf_lxc *skel;
+	int prog_fd;	   /* from_container */
+	int endpoints_fd;
+	int routes_fd;
+	int metrics_fd;
+};
+
+struct bh_opts {
+	bool redirect_peer_unavailable; /* rodata, set before load */
+};
+
+/* The verdict and the packet as the program left it. */
+struct bh_result {
+	int retval;		      /* the program's return code (TC_ACT_*) */
+	uint8_t data[PKT_MAX_LEN + 256]; /* room for a program that grows it */
+	uint32_t len;
+};
+
+/* All counters, summed over CPUs, indexed by ew_metrics_index(). */
+struct bh_counters {
+	struct ew_metrics m[EW_METRICS_SIZE];
+};
+
+/* True when the process may load BPF programs (root, or CAP_BPF and
+ * CAP_NET_ADMIN). */
+bool bh_privileged(void);
+
+int bh_open(struct bh *h, const struct bh_opts *opts);
+void bh_close(struct bh *h);
+
+int bh_add_endpoint(struct bh *h, uint32_t ip, uint32_t ifindex,
+		    const uint8_t mac[6], const uint8_t node_mac[6]);
+int bh_add_route(struct bh *h, uint32_t addr, uint32_t prefixlen,
+		 uint32_t node_ip, uint32_t flags);
+
+/* Runs from_container once on data, with skb->ifindex = ifindex (1 is the
+ * loopback device, the only one BPF_PROG_TEST_RUN needs no lookup for). */
+int bh_run(struct bh *h, const void *data, size_t len, uint32_t ifindex,
+	   struct bh_result *res);
+static inline int bh_run_pkt(struct bh *h, const struct pkt *p,
+			     uint32_t ifindex, struct bh_result *res)
+{
+	return bh_run(h, p->data, p->len, ifindex, res);
+}
+
+int bh_counters_read(struct bh *h, struct bh_counters *c);
+
+/* after - before for one reason and direction. */
+static inline struct ew_metrics bh_counters_delta(const struct bh_counters *before,
+						  const struct bh_counters *after,
+						  uint32_t reason, uint32_t dir)
+{
+	uint32_t i = ew_metrics_index(reason, dir);
+
+	return (struct ew_metrics){
+		.packets = after->m[i].packets - before->m[i].packets,
+		.bytes = after->m[i].bytes - before->m[i].bytes,
+	};
+}
+
+/*
+ * The real receive path, for what BPF_PROG_TEST_RUN cannot show: frames it
+ * refuses (since Linux 6.18.x an IPv4 ethertype with fewer than 20 bytes of
+ * L3 is -EINVAL before the program runs) and where a redirect really goes.
+ *
+ * bh_wire_open() moves the calling process into a new network namespace, the
+ * node's, for good (criterion runs every test in a process of its own), and
+ * creates BH_WIRE_PODS veth pairs: "ewh<i>" on the node, from_container on
+ * its TC ingress, and "ewp<i>" in a second namespace, the pods', with a
+ * packet socket on it, so bpf_redirect_peer() works as in production. IPv6 is
+ * off in both namespaces so the kernel sends nothing of its own.
+ */
+#define BH_WIRE_PODS 2
+
+struct bh_wire {
+	int host_ns;			 /* the node's namespace (the process's) */
+	int pods_ns;			 /* where the pod ends live */
+	int host_ifindex[BH_WIRE_PODS]; /* ewh<i>, in host_ns */
+	int pod_ifindex[BH_WIRE_PODS];	 /* ewp<i>, in pods_ns */
+	int sock[BH_WIRE_PODS];		 /* AF_PACKET on ewp<i> */
+};
+
+int bh_wire_open(struct bh *h, struct bh_wire *w);
+void bh_wire_close(struct bh_wire *w);
+
+/* Sends data out of pod end `pod` (so it enters host veth `pod`) and waits up
+ * to a second for the program to count it (any egress counter moving). */
+int bh_wire_send(struct bh *h, struct bh_wire *w, int pod, const void *data,
+		 size_t len);
+
+/* Receives the next frame arriving at pod end `pod` within timeout_ms.
+ * Returns its length, 0 on timeout or a negative errno. */
+int bh_wire_recv(struct bh_wire *w, int pod, void *buf, size_t size,
+		 int timeout_ms);
+
+/* Name of a TC_ACT_* verdict, for messages. */
+const char *bh_verdict_name(int retval);
+/* Short name of a reason ("spoofed-source"), or "reason-<n>". */
+const char *bh_reason_name(uint32_t reason);
+
+#endif /* EW_TEST_BPF_HARNESS_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A small packet builder for the datapath tests, after Katran's
+ * Eth().IPv4().TCP().payload(): layers are appended in wire order and
+ * pkt_finish() fills every length and checksum, so a test states only what
+ * the packet means:
+ *
+ *	pkt_init(&p);
+ *	pkt_eth(&p, src_mac, dst_mac, ETH_P_IP);
+ *	pkt_ipv4(&p, ip4(10, 0, 1, 10), ip4(10, 0, 1, 20), IPPROTO_TCP, 64);
+ *	pkt_tcp(&p, 40000, 80, TH_SYN);
+ *	pkt_payload(&p, "hello", 5);
+ *	pkt_finish(&p);
+ *
+ * Addresses are taken in network byte order (as the ABI stores them), ports,
+ * ethertypes and ARP opcodes in host byte order. A test that wants a broken
+ * packet finishes it first and then pokes the header (pkt_ipv4_hdr(),
+ * pkt_arp_hdr(), pkt_truncate()); pkt_finish() may be called again to make it
+ * consistent after an intended change.
+ *
+ * Plain helpers only: unit tests link this file too.
+ */
+#ifndef EW_TEST_PKT_H
+#define EW_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <arpa/inet.h>
+#include <net/ethernet.h>
+#include <netinet/if_ether.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+
+/* Room for any test frame: a full Ethernet MTU plus headers. */
+#define PKT_MAX_LEN 2048
+
+enum pkt_layer {
+	PKT_NONE = 0,
+	PKT_IPV4,
+	PKT_IPV6,
+	PKT_ARP,
+	PKT_TCP,
+	PKT_UDP,
+	PKT_ICMP,
+};
+
+struct pkt {
+	uint8_t data[PKT_MAX_LEN];
+	size_t len;
+	bool overflow;	    /* a layer did not fit: the packet is unusable */
+	enum pkt_layer l3;  /* PKT_IPV4, PKT_IPV6, PKT_ARP or PKT_NONE */
+	size_t l3_off;
+	enum pkt_layer l4;  /* PKT_TCP, PKT_UDP, PKT_ICMP or PKT_NONE */
+	size_t l4_off;
+};
+
+/* An IPv4 address in network byte order: ip4(10, 0, 1, 10). */
+static inline uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	return htonl((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d);
+}
+
+void pkt_init(struct pkt *p);
+
+/* Layers, in wire order. */
+void pkt_eth(struct pkt *p, const uint8_t src[ETH_ALEN],
+	     const uint8_t dst[ETH_ALEN], uint16_t ethertype);
+void pkt_ipv4(struct pkt *p, uint32_t saddr, uint32_t daddr, uint8_t proto,
+	      uint8_t ttl);
+/* IPv4 options, right after pkt_ipv4(): len must be a multiple of 4 and at
+ * most 40; the header length grows to match. */
+void pkt_ipv4_options(struct pkt *p, const void *opts, size_t len);
+void pkt_ipv6(struct pkt *p, const uint8_t saddr[16], const uint8_t daddr[16],
+	      uint8_t nexthdr, uint8_t hop_limit);
+void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags);
+void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
+void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq);
+/* An IPv4-over-Ethernet ARP packet (htype 1, ptype 0x0800, 6/4). */
+void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
+	     uint32_t sip, const uint8_t tha[ETH_ALEN], uint32_t tip);
+void pkt_payload(struct pkt *p, const void *data, size_t len);
+
+/* Fills IPv4 tot_len and header checksum, IPv6 payload_len, UDP length and
+ * the TCP/UDP/ICMP checksums (TCP and UDP with the pseudo header). */
+void pkt_finish(struct pkt *p);
+
+/* Cuts the packet to len bytes (no-op when it is shorter already). */
+void pkt_truncate(struct pkt *p, size_t len);
+
+/* Headers of a finished packet, to poke at; NULL when the layer is absent. */
+struct ether_header *pkt_eth_hdr(struct pkt *p);
+struct iphdr *pkt_ipv4_hdr(struct pkt *p);
+struct ether_arp *pkt_arp_hdr(struct pkt *p);
+void *pkt_l4_hdr(struct pkt *p);
+
+/* The Internet checksum (RFC 1071) of data, folded and complemented, in
+ * network byte order. sum is a partial sum to start from (0 for none). */
+uint16_t pkt_csum(const void *data, size_t len, uint32_t sum);
+
+/* True when the IPv4 header at iph (options included, ihl taken from the
+ * header) sums to the one's complement zero: a full recompute, independent
+ * of how the checksum was updated. */
+bool ipv4_checksum_ok(const void *iph);
+
+/* True when the TCP/UDP checksum of the IPv4 packet at iph is right
+ * (pseudo header included; a UDP checksum of 0 means "none" and passes). */
+bool ipv4_l4_checksum_ok(const void *iph, size_t len);
+
+/* Offset of the first byte where a and b differ (lengths count), or -1 when
+ * they are equal. */
+long pkt_first_diff(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Hex dump of data into buf (always terminated), 16 bytes a line, for
+ * assertion messages. */
+void pkt_hex(const void *data, size_t len, char *buf, size_t size);
+
+#endif /* EW_TEST_PKT_H */
