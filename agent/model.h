@@ -61,7 +61,9 @@ struct ew_pod {
 	char *namespace;
 	char *name;
 	char *node_name; /* NULL when not scheduled */
-	uint32_t ip;	 /* status.podIP, network byte order; 0 when unset */
+	uint32_t ip;	 /* status.podIP, network byte order; 0 when unset or
+			  * when the pod uses the node's network */
+	bool host_network; /* spec.hostNetwork: not an endpoint of edgewire's */
 	struct ew_labels labels;
 	size_t n_ports;
 	struct ew_container_port *ports;

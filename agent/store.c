@@ -674,7 +674,7 @@ static void read_pod(struct reader *r, yaml_node_t *obj, struct ew_model *m)
 {
 	struct ew_pod *p = array_push(m->pods, m->n_pods);
 	yaml_node_t *meta, *spec, *status;
-	const char *name, *namespace, *node_name, *ip;
+	const char *name, *namespace, *node_name, *ip, *host_network;
 
 	meta = read_metadata(r, obj, "Pod", NAME_DNS_SUBDOMAIN, &name, &namespace);
 	p->name = xstrdup(name ?: "");
@@ -690,6 +690,16 @@ static void read_pod(struct reader *r, yaml_node_t *obj, struct ew_model *m)
 		p->node_name = xstrdup(node_name);
 	}
 	read_container_ports(r, spec, p);
+	host_network = scalar(r, field(r, spec, "hostNetwork"), "spec.hostNetwork");
+	if (host_network && strcmp(host_network, "false")) {
+		if (strcmp(host_network, "true"))
+			problem(r, field(r, spec, "hostNetwork"),
+				"spec.hostNetwork \"%s\" is not a boolean; expected "
+				"true or false", host_network);
+		p->host_network = true;
+		/* its podIP is the node's address, not one edgewire manages */
+		return;
+	}
 
 	status = typed(r, field(r, obj, "status"), YAML_MAPPING_NODE, "status");
 	ip = scalar(r, field(r, status, "podIP"), "status.podIP");

@@ -450,3 +450,29 @@ Test(diag, formats_as_file_line_col_message)
 	cr_assert_eq(d.n, 0);
 	cr_assert_null(d.items);
 }
+
+Test(store, host_network_pods_are_not_endpoints_and_do_not_conflict)
+{
+	const struct ew_pod *p;
+
+	store_write("pods.yaml",
+		    "apiVersion: v1\nkind: Pod\nmetadata: {name: proxy-a, namespace: kube-system}\n"
+		    "spec: {nodeName: node-a, hostNetwork: true}\nstatus: {podIP: 192.168.77.11}\n"
+		    "---\n"
+		    "apiVersion: v1\nkind: Pod\nmetadata: {name: exporter-a, namespace: kube-system}\n"
+		    "spec: {nodeName: node-a, hostNetwork: true}\nstatus: {podIP: 192.168.77.11}\n");
+	store_write("nodes.yaml", NODE("node-a", "10.244.1.0/24"));
+	cr_assert_eq(store_load(), 0, "%s", diags_text());
+	p = ew_model_pod(model(), "kube-system", "proxy-a");
+	cr_assert_not_null(p);
+	cr_assert(p->host_network);
+	cr_assert_eq(p->ip, 0);
+}
+
+Test(store, host_network_must_be_a_boolean)
+{
+	store_write("pods.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"
+				 "spec: {nodeName: node-a, hostNetwork: yes-please}\n");
+	cr_assert_eq(store_load(), -1);
+	assert_only_diag("pods.yaml", 4, 39, "spec.hostNetwork", "boolean");
+}
