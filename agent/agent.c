@@ -7,12 +7,14 @@
 
 #include <edgewire/abi.h>
 
+#include "cniconf.h"
 #include "compile.h"
 #include "log.h"
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 {
-	*a = (struct ew_agent){ .node = cfg->node };
+	*a = (struct ew_agent){ .node = cfg->node, .cni_conf = cfg->cni_conf,
+				.socket = cfg->socket };
 	a->store = ew_store_new(cfg->store_dir);
 	if (!a->store)
 		return -1;
@@ -32,6 +34,7 @@ void ew_agent_fini(struct ew_agent *a)
 void ew_agent_load_store(struct ew_agent *a)
 {
 	struct ew_diags diags = { 0 };
+	const struct ew_node *node;
 	char line[4096];
 
 	ew_store_load(a->store, &diags);
@@ -44,9 +47,13 @@ void ew_agent_load_store(struct ew_agent *a)
 		ew_info("store", "all problems resolved");
 	a->store_errors = diags.n;
 	ew_diags_clear(&diags);
-	if (!ew_model_node(ew_store_model(a->store), a->node))
-		ew_warn("store", "node %s is not in the store: its pod CIDR is unknown",
-			a->node);
+	node = ew_model_node(ew_store_model(a->store), a->node);
+	if (!node || !node->pod_cidr)
+		ew_warn("store", "node %s has no spec.podCIDR in the store: pods "
+			"cannot get addresses here", a->node);
+	else if (a->cni_conf)
+		ew_cniconf_write(a->cni_conf, a->socket, node->pod_cidr,
+				 node->pod_prefixlen);
 }
 
 static uint32_t node_ip(const struct ew_agent *a)

@@ -18,6 +18,8 @@
 
 struct ew_agent {
 	const char *node;
+	const char *cni_conf;	  /* NULL: no CNI config to write */
+	const char *socket;	  /* the API socket, named in the CNI config */
 	struct ew_store *store;
 	struct ew_attachments attachments;
 	struct ew_datapath *dp;
@@ -30,6 +32,8 @@ struct ew_agent_config {
 	const char *store_dir;
 	const char *state_dir;
 	const char *bpffs;
+	const char *socket;
+	const char *cni_conf;
 };
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg);

@@ -35,6 +35,8 @@ static const char usage[] =
 	"  --socket PATH      API socket for the CNI plugin\n"
 	"                     (default " EW_DEFAULT_SOCKET ")\n"
 	"  --state-dir DIR    where attachments are kept (default /var/lib/edgewire)\n"
+	"  --cni-conf PATH    write the node's CNI config there, with its pod CIDR\n"
+	"                     (e.g. /etc/cni/net.d/05-edgewire.conflist)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
 	"\n"
 	"check validates the store without touching the kernel: it prints every\n"
@@ -43,7 +45,6 @@ static const char usage[] =
 
 struct options {
 	struct ew_agent_config agent;
-	const char *socket;
 	bool check;
 };
 
@@ -108,6 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "cni-conf", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -115,8 +117,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){
 		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire" },
-		.socket = EW_DEFAULT_SOCKET,
 	};
+	o->agent.socket = EW_DEFAULT_SOCKET;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		o->check = true;
 		argv++;
@@ -127,8 +129,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'n': o->agent.node = optarg; break;
 		case 's': o->agent.store_dir = optarg; break;
 		case 'b': o->agent.bpffs = optarg; break;
-		case 'S': o->socket = optarg; break;
+		case 'S': o->agent.socket = optarg; break;
 		case 'd': o->agent.state_dir = optarg; break;
+		case 'c': o->agent.cni_conf = optarg; break;
 		case 'l':
 			if (ew_log_set_level(optarg)) {
 				fprintf(stderr, "edgewire-agent: --log-level %s: expected "
@@ -226,14 +229,14 @@ int main(int argc, char **argv)
 		goto out;
 	if (ew_agent_start(&a))
 		ew_warn("agent", "first apply was incomplete; retrying on every change");
-	api_fd = ew_api_listen(o.socket);
+	api_fd = ew_api_listen(o.agent.socket);
 	if (api_fd < 0)
 		goto out;
-	ew_info("agent", "ready; serving %s", o.socket);
+	ew_info("agent", "ready; serving %s", o.agent.socket);
 	ret = run(&a, api_fd, watch_fd, sig_fd) ? 1 : 0;
 	ew_info("agent", "stopping; the datapath stays programmed");
 out:
 	ew_agent_fini(&a);
-	unlink(o.socket);
+	unlink(o.agent.socket);
 	return ret;
 }
