@@ -33,6 +33,10 @@ const char *ew_attachment_problem(const struct ew_model *m, const char *node,
 	if (!pod)
 		snprintf(buf, len, "pod %s/%s is not in the store", at->namespace,
 			 at->name);
+	else if (pod->host_network)
+		snprintf(buf, len, "pod %s/%s uses the node's network "
+			 "(spec.hostNetwork); it gets no interface of its own",
+			 at->namespace, at->name);
 	else if (!pod->node_name || strcmp(pod->node_name, node))
 		snprintf(buf, len, "pod %s/%s is scheduled on %s, not on this node (%s)",
 			 at->namespace, at->name,

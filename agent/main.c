@@ -75,7 +75,8 @@ static void print_model(const struct ew_model *m)
 			       p->ports[j].protocol == EW_PROTO_UDP  ? "udp" :
 			       p->ports[j].protocol == EW_PROTO_SCTP ? "sctp" :
 								       "tcp");
-		printf("%s\n", p->n_ports ? "" : "-");
+		printf("%s\t%s\n", p->n_ports ? "" : "-",
+		       p->host_network ? "hostNetwork" : "-");
 	}
 }
 

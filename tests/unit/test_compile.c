@@ -22,9 +22,11 @@ static struct ew_pod pods[] = {
 	{ .namespace = "shop", .name = "db", .node_name = "node-b" },
 	{ .namespace = "default", .name = "pending" },
 	{ .namespace = "default", .name = "dynamic", .node_name = "node-a" },
+	{ .namespace = "kube-system", .name = "proxy", .node_name = "node-a",
+	  .host_network = true },
 };
 static struct ew_model model = {
-	.n_nodes = 3, .nodes = nodes, .n_pods = 4, .pods = pods,
+	.n_nodes = 3, .nodes = nodes, .n_pods = 5, .pods = pods,
 };
 
 static struct ew_attachment att(const char *ns, const char *name,
@@ -132,4 +134,7 @@ Test(compile, problems_are_explained)
 	at = att("shop", "web", "10.244.1.10", 0);
 	ew_attachment_problem(&model, "node-a", &at, why, sizeof(why));
 	cr_assert(strstr(why, "does not exist"), "got: %s", why);
+	at = att("kube-system", "proxy", "10.244.1.13", 7);
+	ew_attachment_problem(&model, "node-a", &at, why, sizeof(why));
+	cr_assert(strstr(why, "spec.hostNetwork"), "got: %s", why);
 }
