@@ -20,7 +20,7 @@ int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 		return -1;
 	if (ew_attachments_load(&a->attachments, cfg->state_dir))
 		return -1;
-	a->dp = ew_datapath_open(cfg->bpffs);
+	a->dp = ew_datapath_open(cfg->bpffs, cfg->tc_attach);
 	return a->dp ? 0 : -1;
 }
 

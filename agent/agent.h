@@ -32,6 +32,7 @@ struct ew_agent_config {
 	const char *store_dir;
 	const char *state_dir;
 	const char *bpffs;
+	enum ew_tc_attach tc_attach;
 	const char *socket;
 	const char *cni_conf;
 };

@@ -132,7 +132,7 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 	return pin_program(dp, dp->lxc->progs.from_container);
 }
 
-struct ew_datapath *ew_datapath_open(const char *bpffs)
+struct ew_datapath *ew_datapath_open(const char *bpffs, enum ew_tc_attach attach)
 {
 	struct ew_datapath *dp = calloc(1, sizeof(*dp));
 	bool redirect_peer;
@@ -143,8 +143,14 @@ struct ew_datapath *ew_datapath_open(const char *bpffs)
 		goto fail;
 	if (load_programs(dp, redirect_peer))
 		goto fail;
-	dp->tcx = probe_tcx(bpf_program__fd(dp->lxc->progs.from_container));
-	if (!dp->tcx)
+	dp->tcx = attach != EW_TC_ATTACH_CLSACT &&
+		  probe_tcx(bpf_program__fd(dp->lxc->progs.from_container));
+	if (!dp->tcx && attach == EW_TC_ATTACH_TCX) {
+		ew_error("datapath", "kernel lacks tcx links (Linux 6.6) and "
+			 "--tc-attach tcx was asked for; use auto or clsact");
+		goto fail;
+	}
+	if (!dp->tcx && attach == EW_TC_ATTACH_AUTO)
 		ew_info("datapath", "kernel lacks tcx links (Linux 6.6); attaching "
 			"with clsact");
 	ew_info("datapath", "loaded under %s; attach=%s redirect=%s", dp->root,

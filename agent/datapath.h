@@ -24,9 +24,15 @@ struct ew_apply_result {
 	size_t upserts, deletes, failures;
 };
 
+enum ew_tc_attach {
+	EW_TC_ATTACH_AUTO,   /* tcx where the kernel has it, else clsact */
+	EW_TC_ATTACH_TCX,
+	EW_TC_ATTACH_CLSACT,
+};
+
 /* Probes the kernel, loads the programs (reusing existing map pins) and pins
  * them. Every problem is logged with what to do about it. */
-struct ew_datapath *ew_datapath_open(const char *bpffs);
+struct ew_datapath *ew_datapath_open(const char *bpffs, enum ew_tc_attach attach);
 void ew_datapath_close(struct ew_datapath *dp);
 
 /* Attaches the pod program to TC ingress of ifindex, replacing any earlier

@@ -37,6 +37,8 @@ static const char usage[] =
 	"  --state-dir DIR    where attachments are kept (default /var/lib/edgewire)\n"
 	"  --cni-conf PATH    write the node's CNI config there, with its pod CIDR\n"
 	"                     (e.g. /etc/cni/net.d/05-edgewire.conflist)\n"
+	"  --tc-attach MODE   auto (tcx where the kernel has it, else clsact),\n"
+	"                     tcx or clsact (default auto)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
 	"\n"
 	"check validates the store without touching the kernel: it prints every\n"
@@ -101,6 +103,24 @@ static int run_check(const char *dir)
 	return ret ? 1 : 0;
 }
 
+static int parse_tc_attach(const char *s, enum ew_tc_attach *mode)
+{
+	static const char *const names[] = {
+		[EW_TC_ATTACH_AUTO] = "auto",
+		[EW_TC_ATTACH_TCX] = "tcx",
+		[EW_TC_ATTACH_CLSACT] = "clsact",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	fprintf(stderr, "edgewire-agent: --tc-attach %s: expected auto, tcx or clsact\n", s);
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -111,6 +131,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cni-conf", required_argument, NULL, 'c' },
+		{ "tc-attach", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -133,6 +154,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S': o->agent.socket = optarg; break;
 		case 'd': o->agent.state_dir = optarg; break;
 		case 'c': o->agent.cni_conf = optarg; break;
+		case 't':
+			if (parse_tc_attach(optarg, &o->agent.tc_attach))
+				return -1;
+			break;
 		case 'l':
 			if (ew_log_set_level(optarg)) {
 				fprintf(stderr, "edgewire-agent: --log-level %s: expected "
