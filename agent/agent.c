@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,11 +11,19 @@
 #include "cniconf.h"
 #include "compile.h"
 #include "log.h"
+#include "netutil.h"
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 {
-	*a = (struct ew_agent){ .node = cfg->node, .cni_conf = cfg->cni_conf,
-				.socket = cfg->socket };
+	*a = (struct ew_agent){
+		.node = cfg->node,
+		.cni_conf = cfg->cni_conf,
+		.socket = cfg->socket,
+		.compile = { .node = cfg->node, .cluster_cidr = cfg->cluster_cidr,
+			     .cluster_prefixlen = cfg->cluster_prefixlen },
+		.vni = cfg->vni,
+		.vxlan_port = cfg->vxlan_port,
+	};
 	a->store = ew_store_new(cfg->store_dir);
 	if (!a->store)
 		return -1;
@@ -51,16 +60,48 @@ void ew_agent_load_store(struct ew_agent *a)
 	if (!node || !node->pod_cidr)
 		ew_warn("store", "node %s has no spec.podCIDR in the store: pods "
 			"cannot get addresses here", a->node);
-	else if (a->cni_conf)
-		ew_cniconf_write(a->cni_conf, a->socket, node->pod_cidr,
-				 node->pod_prefixlen);
 }
 
-static uint32_t node_ip(const struct ew_agent *a)
+/* Follows the interface holding the node's InternalIP; the overlay program
+ * is attached whenever it changes. Says so once when there is none. */
+static void refresh_underlay(struct ew_agent *a, uint32_t ip)
 {
-	const struct ew_node *n = ew_model_node(ew_store_model(a->store), a->node);
+	struct ew_underlay u = { 0 };
+	char addr[16];
 
-	return n ? n->internal_ip : 0;
+	if (ip && ew_datapath_find_underlay(ip, &u))
+		u = (struct ew_underlay){ 0 };
+	if (u.ifindex && u.ifindex != a->underlay.ifindex &&
+	    ew_datapath_attach_underlay(a->dp, &u))
+		u.ifindex = 0;
+	if (!u.ifindex && (a->underlay.ifindex || !a->ready))
+		ew_warn("agent", "the node's InternalIP %s is on no interface here: "
+			"pods cannot reach other nodes", ip ? ew_format_ipv4(ip, addr) :
+			"(none in the store)");
+	a->underlay = u;
+}
+
+/* The CNI config follows the pod CIDR and the underlay's MTU. */
+static void write_cni_conf(const struct ew_agent *a, const struct ew_node *node)
+{
+	int mtu = a->underlay.ifindex ? a->underlay.mtu - EW_VXLAN_OVERHEAD : 0;
+
+	if (a->cni_conf && node && node->pod_cidr)
+		ew_cniconf_write(a->cni_conf, a->socket, node->pod_cidr,
+				 node->pod_prefixlen, mtu);
+}
+
+static struct ew_config node_config(const struct ew_agent *a, uint32_t ip)
+{
+	struct ew_config cfg = {
+		.node_ip = ip,
+		.underlay_ifindex = a->underlay.ifindex,
+		.vni = a->vni,
+		.vxlan_port = htons(a->vxlan_port),
+	};
+
+	memcpy(cfg.vtep_mac, a->underlay.mac, sizeof(cfg.vtep_mac));
+	return cfg;
 }
 
 /* Pods whose interface is gone were deleted while nobody told us. */
@@ -91,23 +132,27 @@ static double ms_since(const struct timespec *start)
 int ew_agent_reconcile(struct ew_agent *a)
 {
 	const struct ew_model *m = ew_store_model(a->store);
-	struct ew_apply_result res;
+	const struct ew_node *node = ew_model_node(m, a->node);
+	uint32_t ip = node ? node->internal_ip : 0;
+	struct ew_apply_result res = { 0 };
 	struct ew_desired d;
 	struct timespec start;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	refresh_underlay(a, ip);
+	write_cni_conf(a, node);
 	ew_datapath_resolve(&a->attachments);
 	forget_vanished(a);
 	ew_desired_init(&d);
-	err = ew_compile(m, a->node, &a->attachments, &d);
+	err = ew_compile(m, &a->compile, &a->attachments, &d);
 	if (!err)
-		err = ew_datapath_apply(a->dp, &d, node_ip(a), &res);
+		err = ew_datapath_apply(a->dp, &d, node_config(a, ip), &res);
 	if (!err || res.upserts || res.deletes)
-		ew_info("agent", "programmed %zu endpoints, %zu routes: %zu written, "
-			"%zu deleted, %zu failed in %.1f ms", d.endpoints.n,
-			d.routes.n, res.upserts, res.deletes, res.failures,
-			ms_since(&start));
+		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes: "
+			"%zu written, %zu deleted, %zu failed in %.1f ms",
+			d.endpoints.n, d.routes.n, d.nodes.n, res.upserts,
+			res.deletes, res.failures, ms_since(&start));
 	ew_desired_free(&d);
 	a->ready = a->ready || !err;
 	return err;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "attachments.h"
+#include "compile.h"
 #include "datapath.h"
 #include "diag.h"
 #include "model.h"
@@ -20,6 +21,10 @@ struct ew_agent {
 	const char *node;
 	const char *cni_conf;	  /* NULL: no CNI config to write */
 	const char *socket;	  /* the API socket, named in the CNI config */
+	struct ew_compile_config compile;
+	uint32_t vni;
+	uint16_t vxlan_port;	  /* host byte order */
+	struct ew_underlay underlay; /* ifindex 0 while there is none */
 	struct ew_store *store;
 	struct ew_attachments attachments;
 	struct ew_datapath *dp;
@@ -35,6 +40,10 @@ struct ew_agent_config {
 	enum ew_tc_attach tc_attach;
 	const char *socket;
 	const char *cni_conf;
+	uint32_t cluster_cidr; /* network byte order; 0: none */
+	uint8_t cluster_prefixlen;
+	uint32_t vni;
+	uint16_t vxlan_port; /* host byte order */
 };
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg);

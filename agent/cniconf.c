@@ -13,12 +13,17 @@
 #include "log.h"
 #include "netutil.h"
 
-static json_t *conflist(const char *agent_socket, const char *subnet)
+static json_t *conflist(const char *agent_socket, const char *subnet, int mtu)
 {
-	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s, s:[[{s:s}]]}}]}",
-			 "cniVersion", "1.0.0", "name", "edgewire", "plugins",
-			 "type", "edgewire-cni", "agentSocket", agent_socket,
-			 "ipam", "type", "host-local", "ranges", "subnet", subnet);
+	json_t *doc = json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s, s:[[{s:s}]]}}]}",
+				"cniVersion", "1.0.0", "name", "edgewire", "plugins",
+				"type", "edgewire-cni", "agentSocket", agent_socket,
+				"ipam", "type", "host-local", "ranges", "subnet", subnet);
+
+	if (doc && mtu > 0)
+		json_object_set_new(json_array_get(json_object_get(doc, "plugins"), 0),
+				    "mtu", json_integer(mtu));
+	return doc;
 }
 
 static bool same_content(const char *path, const char *text)
@@ -37,7 +42,7 @@ static bool same_content(const char *path, const char *text)
 }
 
 int ew_cniconf_write(const char *path, const char *agent_socket,
-		     uint32_t pod_cidr, uint8_t prefixlen)
+		     uint32_t pod_cidr, uint8_t prefixlen, int mtu)
 {
 	char subnet[24], ip[16], tmp[PATH_MAX];
 	json_t *doc;
@@ -46,7 +51,7 @@ int ew_cniconf_write(const char *path, const char *agent_socket,
 	int ret = -1;
 
 	snprintf(subnet, sizeof(subnet), "%s/%u", ew_format_ipv4(pod_cidr, ip), prefixlen);
-	doc = conflist(agent_socket, subnet);
+	doc = conflist(agent_socket, subnet, mtu);
 	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	if (!text)

@@ -9,8 +9,9 @@
 
 #include <stdint.h>
 
-/* Writes the conflist at path if its content would change; atomic. */
+/* Writes the conflist at path if its content would change; atomic. An mtu
+ * of 0 leaves the pods' MTU to the kernel. */
 int ew_cniconf_write(const char *path, const char *agent_socket,
-		     uint32_t pod_cidr, uint8_t prefixlen);
+		     uint32_t pod_cidr, uint8_t prefixlen, int mtu);
 
 #endif /* EW_CNICONF_H */

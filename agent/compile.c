@@ -15,12 +15,15 @@ void ew_desired_init(struct ew_desired *d)
 			  sizeof(struct ew_endpoint));
 	ew_map_state_init(&d->routes, sizeof(struct ew_route_key),
 			  sizeof(struct ew_route));
+	ew_map_state_init(&d->nodes, sizeof(struct ew_node_key),
+			  sizeof(struct ew_node_info));
 }
 
 void ew_desired_free(struct ew_desired *d)
 {
 	ew_map_state_free(&d->endpoints);
 	ew_map_state_free(&d->routes);
+	ew_map_state_free(&d->nodes);
 }
 
 const char *ew_attachment_problem(const struct ew_model *m, const char *node,
@@ -75,29 +78,57 @@ static int compile_endpoints(const struct ew_model *m, const char *node,
 	return ew_map_state_seal(&d->endpoints);
 }
 
-static int compile_routes(const struct ew_model *m, const char *node,
+/* Every node's pod CIDR leads to it; the cluster CIDR around them catches
+ * addresses of nodes that are gone. A remote node without an InternalIP
+ * cannot be reached, so its CIDR falls to the cluster route too. */
+static int compile_routes(const struct ew_model *m, const struct ew_compile_config *cfg,
 			  struct ew_desired *d)
 {
+	struct ew_route_key key = { .prefixlen = cfg->cluster_prefixlen,
+				    .addr = cfg->cluster_cidr };
+	struct ew_route route = { .flags = EW_ROUTE_CLUSTER };
+
+	if (cfg->cluster_cidr && ew_map_state_put(&d->routes, &key, &route))
+		return -1;
 	for (size_t i = 0; i < m->n_nodes; i++) {
 		const struct ew_node *n = &m->nodes[i];
-		struct ew_route_key key = { .prefixlen = n->pod_prefixlen,
-					    .addr = n->pod_cidr };
-		struct ew_route route = { .node_ip = n->internal_ip };
+		bool local = !strcmp(n->name, cfg->node);
 
-		if (!n->pod_cidr)
+		if (!n->pod_cidr || (!local && !n->internal_ip))
 			continue;
-		if (!strcmp(n->name, node))
-			route.flags |= EW_ROUTE_LOCAL;
+		key = (struct ew_route_key){ .prefixlen = n->pod_prefixlen,
+					     .addr = n->pod_cidr };
+		route = (struct ew_route){ .flags = local ? EW_ROUTE_LOCAL : 0,
+					   .node_ip = n->internal_ip };
+		memcpy(route.vtep_mac, n->vtep_mac, sizeof(route.vtep_mac));
 		if (ew_map_state_put(&d->routes, &key, &route))
 			return -1;
 	}
 	return ew_map_state_seal(&d->routes);
 }
 
-int ew_compile(const struct ew_model *m, const char *node,
+/* The peers VXLAN is accepted from: every other node with an address. */
+static int compile_nodes(const struct ew_model *m, const struct ew_compile_config *cfg,
+			 struct ew_desired *d)
+{
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct ew_node *n = &m->nodes[i];
+		struct ew_node_key key = { .ip = n->internal_ip };
+		struct ew_node_info info = { 0 };
+
+		if (!n->internal_ip || !strcmp(n->name, cfg->node))
+			continue;
+		if (ew_map_state_put(&d->nodes, &key, &info))
+			return -1;
+	}
+	return ew_map_state_seal(&d->nodes);
+}
+
+int ew_compile(const struct ew_model *m, const struct ew_compile_config *cfg,
 	       const struct ew_attachments *a, struct ew_desired *d)
 {
-	if (compile_endpoints(m, node, a, d) || compile_routes(m, node, d))
+	if (compile_endpoints(m, cfg->node, a, d) || compile_routes(m, cfg, d) ||
+	    compile_nodes(m, cfg, d))
 		return -1;
 	return 0;
 }

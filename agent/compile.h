@@ -15,6 +15,14 @@
 struct ew_desired {
 	struct ew_map_state endpoints; /* ew_endpoint_key -> ew_endpoint */
 	struct ew_map_state routes;    /* ew_route_key -> ew_route */
+	struct ew_map_state nodes;     /* ew_node_key -> ew_node_info */
+};
+
+/* What compile needs to know beyond the store. */
+struct ew_compile_config {
+	const char *node;	    /* this node's name */
+	uint32_t cluster_cidr;	    /* network byte order; 0: none */
+	uint8_t cluster_prefixlen;
 };
 
 void ew_desired_init(struct ew_desired *d);
@@ -30,7 +38,7 @@ const char *ew_attachment_problem(const struct ew_model *m, const char *node,
 
 /* Fills d (which must be empty). Attachments with a problem are left out and
  * logged. Returns -1 only when out of memory. */
-int ew_compile(const struct ew_model *m, const char *node,
+int ew_compile(const struct ew_model *m, const struct ew_compile_config *cfg,
 	       const struct ew_attachments *a, struct ew_desired *d);
 
 #endif /* EW_COMPILE_H */

@@ -2,8 +2,10 @@
 #include "datapath.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <edgewire/abi.h>
 
 #include "bpf_lxc.skel.h"
+#include "bpf_overlay.skel.h"
 #include "fs.h"
 #include "log.h"
 
@@ -30,6 +33,7 @@
 struct ew_datapath {
 	char *root;
 	struct bpf_lxc *lxc;
+	struct bpf_overlay *overlay;
 	bool tcx;
 };
 
@@ -109,6 +113,7 @@ static int pin_program(struct ew_datapath *dp, struct bpf_program *prog)
 	return 0;
 }
 
+/* Both objects name their maps alike; with one pin root they share them. */
 static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 {
 	char maps[PATH_MAX];
@@ -117,19 +122,24 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 	snprintf(maps, sizeof(maps), "%s/maps", dp->root);
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
 	dp->lxc = bpf_lxc__open_opts(&opts);
-	if (!dp->lxc) {
-		ew_error("datapath", "cannot open the pod program: %s", strerror(errno));
+	dp->overlay = bpf_overlay__open_opts(&opts);
+	if (!dp->lxc || !dp->overlay) {
+		ew_error("datapath", "cannot open the BPF programs: %s", strerror(errno));
 		return -1;
 	}
 	dp->lxc->rodata->redirect_peer_unavailable = !redirect_peer;
+	dp->overlay->rodata->redirect_peer_unavailable = !redirect_peer;
 	err = bpf_lxc__load(dp->lxc);
+	if (!err)
+		err = bpf_overlay__load(dp->overlay);
 	if (err) {
-		ew_error("datapath", "cannot load the pod program: %s; if the pins "
+		ew_error("datapath", "cannot load the BPF programs: %s; if the pins "
 			 "under %s come from an edgewire of another version, remove "
 			 "them and restart", strerror(-err), maps);
 		return -1;
 	}
-	return pin_program(dp, dp->lxc->progs.from_container);
+	return pin_program(dp, dp->lxc->progs.from_container) ||
+	       pin_program(dp, dp->overlay->progs.from_underlay);
 }
 
 struct ew_datapath *ew_datapath_open(const char *bpffs, enum ew_tc_attach attach)
@@ -167,6 +177,7 @@ void ew_datapath_close(struct ew_datapath *dp)
 	if (!dp)
 		return;
 	bpf_lxc__destroy(dp->lxc);
+	bpf_overlay__destroy(dp->overlay);
 	free(dp->root);
 	free(dp);
 }
@@ -223,15 +234,33 @@ static int attach_clsact(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
-int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
+static int attach_program(struct ew_datapath *dp, struct bpf_program *prog,
+			  const char *ifname, int ifindex)
 {
-	int prog_fd = bpf_program__fd(dp->lxc->progs.from_container);
+	int prog_fd = bpf_program__fd(prog);
 	int err = dp->tcx ? attach_tcx(dp, ifname, ifindex, prog_fd) :
 			    attach_clsact(ifindex, prog_fd);
 
 	if (err)
-		ew_error("datapath", "cannot attach to %s (ifindex %d) with %s: %s",
-			 ifname, ifindex, dp->tcx ? "tcx" : "clsact", strerror(-err));
+		ew_error("datapath", "cannot attach %s to %s (ifindex %d) with %s: %s",
+			 bpf_program__name(prog), ifname, ifindex,
+			 dp->tcx ? "tcx" : "clsact", strerror(-err));
+	return err;
+}
+
+int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
+{
+	return attach_program(dp, dp->lxc->progs.from_container, ifname, ifindex);
+}
+
+int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u)
+{
+	int err = attach_program(dp, dp->overlay->progs.from_underlay, u->ifname,
+				 u->ifindex);
+
+	if (!err)
+		ew_info("datapath", "overlay on %s (ifindex %d, mtu %d)", u->ifname,
+			u->ifindex, u->mtu);
 	return err;
 }
 
@@ -244,23 +273,59 @@ void ew_datapath_detach(struct ew_datapath *dp, const char *ifname)
 		ew_warn("datapath", "cannot remove %s: %s", path, strerror(errno));
 }
 
+/* Reads an interface's MAC and, when mtu is not NULL, its MTU. */
+static int interface_facts(int sock, const char *ifname, uint8_t mac[6], int *mtu)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(sock, SIOCGIFHWADDR, &ifr))
+		return -1;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (mtu && ioctl(sock, SIOCGIFMTU, &ifr))
+		return -1;
+	if (mtu)
+		*mtu = ifr.ifr_mtu;
+	return 0;
+}
+
 void ew_datapath_resolve(struct ew_attachments *a)
 {
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	for (size_t i = 0; i < a->n; i++) {
 		struct ew_attachment *at = &a->items[i];
-		struct ifreq ifr = { 0 };
 
 		at->ifindex = if_nametoindex(at->ifname);
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", at->ifname);
-		if (at->ifindex && sock >= 0 && !ioctl(sock, SIOCGIFHWADDR, &ifr))
-			memcpy(at->node_mac, ifr.ifr_hwaddr.sa_data, 6);
-		else
+		if (sock < 0 || interface_facts(sock, at->ifname, at->node_mac, NULL))
 			at->ifindex = 0;
 	}
 	if (sock >= 0)
 		close(sock);
+}
+
+int ew_datapath_find_underlay(uint32_t ip, struct ew_underlay *u)
+{
+	struct ifaddrs *addrs, *ifa;
+	int sock, err = -1;
+
+	if (getifaddrs(&addrs))
+		return -1;
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (ifa = addrs; ifa && err; ifa = ifa->ifa_next) {
+		const struct sockaddr_in *sin = (const void *)ifa->ifa_addr;
+
+		if (!sin || sin->sin_family != AF_INET || sin->sin_addr.s_addr != ip)
+			continue;
+		*u = (struct ew_underlay){ .ifindex = if_nametoindex(ifa->ifa_name) };
+		snprintf(u->ifname, sizeof(u->ifname), "%s", ifa->ifa_name);
+		if (u->ifindex && sock >= 0)
+			err = interface_facts(sock, u->ifname, u->mac, &u->mtu);
+	}
+	if (sock >= 0)
+		close(sock);
+	freeifaddrs(addrs);
+	return err;
 }
 
 static int read_map(int fd, struct ew_map_state *s)
@@ -335,37 +400,46 @@ static int plan_map(struct map_plan *p, struct bpf_map *map,
 	return err ? -1 : 0;
 }
 
-static void write_info(struct ew_datapath *dp, uint32_t node_ip)
+static void write_config(struct ew_datapath *dp, struct ew_config cfg)
 {
-	struct ew_info info = { .abi_version = EW_ABI_VERSION, .node_ip = node_ip };
 	struct timespec now;
 	__u32 zero = 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	info.programmed_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
-	bpf_map_update_elem(bpf_map__fd(dp->lxc->maps.ew_info), &zero, &info, BPF_ANY);
+	cfg.abi_version = EW_ABI_VERSION;
+	cfg.programmed_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
+	if (bpf_map_update_elem(bpf_map__fd(dp->lxc->maps.ew_config), &zero, &cfg, BPF_ANY))
+		ew_error("datapath", "cannot write ew_config: %s", strerror(errno));
+}
+
+static void plan_free(struct map_plan *p)
+{
+	ew_map_state_free(&p->upserts);
+	ew_map_state_free(&p->deletes);
 }
 
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
-		      uint32_t node_ip, struct ew_apply_result *res)
+		      struct ew_config cfg, struct ew_apply_result *res)
 {
-	struct map_plan routes = { 0 }, endpoints = { 0 };
+	struct map_plan nodes = { 0 }, routes = { 0 }, endpoints = { 0 };
 	int err;
 
 	*res = (struct ew_apply_result){ 0 };
-	err = plan_map(&routes, dp->lxc->maps.ew_routes, &d->routes) ||
+	err = plan_map(&nodes, dp->lxc->maps.ew_nodes, &d->nodes) ||
+	      plan_map(&routes, dp->lxc->maps.ew_routes, &d->routes) ||
 	      plan_map(&endpoints, dp->lxc->maps.ew_endpoints, &d->endpoints);
 	if (!err) {
+		write_config(dp, cfg);
+		apply_upserts(nodes.map, &nodes.upserts, res);
 		apply_upserts(routes.map, &routes.upserts, res);
 		apply_upserts(endpoints.map, &endpoints.upserts, res);
 		apply_deletes(endpoints.map, &endpoints.deletes, res);
 		apply_deletes(routes.map, &routes.deletes, res);
-		write_info(dp, node_ip);
+		apply_deletes(nodes.map, &nodes.deletes, res);
 	}
-	ew_map_state_free(&routes.upserts);
-	ew_map_state_free(&routes.deletes);
-	ew_map_state_free(&endpoints.upserts);
-	ew_map_state_free(&endpoints.deletes);
+	plan_free(&nodes);
+	plan_free(&routes);
+	plan_free(&endpoints);
 	return err || res->failures ? -1 : 0;
 }
 

@@ -10,8 +10,11 @@
 #ifndef EW_DATAPATH_H
 #define EW_DATAPATH_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <edgewire/abi.h>
 
 #include "attachments.h"
 #include "compile.h"
@@ -40,15 +43,31 @@ void ew_datapath_close(struct ew_datapath *dp);
 int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex);
 void ew_datapath_detach(struct ew_datapath *dp, const char *ifname);
 
+/* The interface that carries the node's InternalIP: VXLAN leaves and
+ * arrives there. */
+struct ew_underlay {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	int mtu;
+	uint8_t mac[6];
+};
+
+/* 0 when an interface holds ip; -1 otherwise. */
+int ew_datapath_find_underlay(uint32_t ip, struct ew_underlay *u);
+
+/* Attaches the overlay program to TC ingress of the underlay. */
+int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u);
+
 /* Fills in ifindex and node_mac of every attachment from the interfaces
  * present now. */
 void ew_datapath_resolve(struct ew_attachments *a);
 
-/* Makes the maps equal to d: adds and changes first, then deletes, routes
- * before the endpoints that rely on them. Entries that fail are logged and
- * counted; the rest is applied. */
+/* Makes the maps equal to d, then writes cfg (abi_version and programmed_ns
+ * are filled in). Adds and changes come first, then deletes; nodes before the
+ * routes that lead to them, routes before the endpoints in them. Entries that
+ * fail are logged and counted; the rest is applied. */
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
-		      uint32_t node_ip, struct ew_apply_result *res);
+		      struct ew_config cfg, struct ew_apply_result *res);
 
 size_t ew_datapath_endpoint_count(struct ew_datapath *dp);
 bool ew_datapath_has_endpoint(struct ew_datapath *dp, uint32_t ip);

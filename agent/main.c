@@ -37,6 +37,10 @@ static const char usage[] =
 	"  --state-dir DIR    where attachments are kept (default /var/lib/edgewire)\n"
 	"  --cni-conf PATH    write the node's CNI config there, with its pod CIDR\n"
 	"                     (e.g. /etc/cni/net.d/05-edgewire.conflist)\n"
+	"  --cluster-cidr CIDR  the pod CIDR of the whole cluster, so traffic to a\n"
+	"                     node that is gone is dropped and counted (no-node)\n"
+	"  --vni N            VXLAN network identifier (default 1)\n"
+	"  --vxlan-port PORT  VXLAN UDP port (default 4789)\n"
 	"  --tc-attach MODE   auto (tcx where the kernel has it, else clsact),\n"
 	"                     tcx or clsact (default auto)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
@@ -121,6 +125,21 @@ static int parse_tc_attach(const char *s, enum ew_tc_attach *mode)
 	return -1;
 }
 
+static int parse_number(const char *s, const char *opt, unsigned long min,
+			unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end || v < min || v > max) {
+		fprintf(stderr, "edgewire-agent: %s %s: expected a number from %lu to %lu\n",
+			opt, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -132,15 +151,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cni-conf", required_argument, NULL, 'c' },
 		{ "tc-attach", required_argument, NULL, 't' },
+		{ "cluster-cidr", required_argument, NULL, 'C' },
+		{ "vni", required_argument, NULL, 'V' },
+		{ "vxlan-port", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	uint32_t number;
 	int c;
 
 	*o = (struct options){
 		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire" },
 	};
 	o->agent.socket = EW_DEFAULT_SOCKET;
+	o->agent.vni = EW_VXLAN_VNI_DEFAULT;
+	o->agent.vxlan_port = EW_VXLAN_PORT_DEFAULT;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
 		o->check = true;
 		argv++;
@@ -157,6 +182,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't':
 			if (parse_tc_attach(optarg, &o->agent.tc_attach))
 				return -1;
+			break;
+		case 'C':
+			if (ew_parse_cidr(optarg, &o->agent.cluster_cidr,
+					  &o->agent.cluster_prefixlen) != EW_CIDR_OK) {
+				fprintf(stderr, "edgewire-agent: --cluster-cidr %s: expected "
+					"a network such as 10.244.0.0/16\n", optarg);
+				return -1;
+			}
+			break;
+		case 'V':
+			if (parse_number(optarg, "--vni", 1, 0xffffff, &o->agent.vni))
+				return -1;
+			break;
+		case 'P':
+			if (parse_number(optarg, "--vxlan-port", 1, 65535, &number))
+				return -1;
+			o->agent.vxlan_port = number;
 			break;
 		case 'l':
 			if (ew_log_set_level(optarg)) {

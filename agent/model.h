@@ -35,6 +35,9 @@ struct ew_node {
 	uint32_t pod_cidr;    /* network byte order; 0 when the node has none */
 	uint8_t pod_prefixlen;
 	uint32_t internal_ip; /* network byte order; 0 when the node has none */
+	/* The MAC its VXLAN device accepts, from flannel's backend-data
+	 * annotation; all zero for edgewire nodes, which accept any. */
+	uint8_t vtep_mac[6];
 	struct ew_labels labels;
 	struct ew_origin origin;
 };

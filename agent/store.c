@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <jansson.h>
 #include <yaml.h>
 
 #include "model.h"
@@ -229,44 +230,6 @@ static bool parse_port(const char *s, uint16_t *port)
 		return false;
 	*port = v;
 	return true;
-}
-
-static uint32_t prefix_mask(uint8_t len)
-{
-	return len ? htonl(~0u << (32 - len)) : 0;
-}
-
-static bool cidr_contains(uint32_t net, uint8_t len, uint32_t ip)
-{
-	return (ip & prefix_mask(len)) == net;
-}
-
-static bool cidrs_overlap(uint32_t a, uint8_t alen, uint32_t b, uint8_t blen)
-{
-	return ((a ^ b) & prefix_mask(alen < blen ? alen : blen)) == 0;
-}
-
-enum cidr_parse { CIDR_OK, CIDR_INVALID, CIDR_HOST_BITS };
-
-/* "a.b.c.d/len" with len 1..32; *net gets the network even with host bits. */
-static enum cidr_parse parse_cidr(const char *s, uint32_t *net, uint8_t *len)
-{
-	char addr[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	uint32_t ip;
-	char *end;
-	long prefix;
-
-	if (!slash || slash - s >= (long)sizeof(addr) || slash[1] < '0' || slash[1] > '9')
-		return CIDR_INVALID;
-	memcpy(addr, s, slash - s);
-	addr[slash - s] = '\0';
-	prefix = strtol(slash + 1, &end, 10);
-	if (*end || prefix < 1 || prefix > 32 || ew_parse_ipv4(addr, &ip))
-		return CIDR_INVALID;
-	*len = prefix;
-	*net = ip & prefix_mask(*len);
-	return *net == ip ? CIDR_OK : CIDR_HOST_BITS;
 }
 
 /* --- reading YAML nodes ------------------------------------------------------ */
@@ -504,19 +467,19 @@ static void take_pod_cidr(struct reader *r, yaml_node_t *v, const char *path,
 
 	if (!s || strchr(s, ':'))
 		return;
-	switch (parse_cidr(s, &net, &len)) {
-	case CIDR_INVALID:
+	switch (ew_parse_cidr(s, &net, &len)) {
+	case EW_CIDR_INVALID:
 		problem(r, v,
 			"%s \"%s\" is not an IPv4 CIDR; expected a network address and a "
 			"prefix length from 1 to 32, such as 10.244.1.0/24",
 			path, s);
 		return;
-	case CIDR_HOST_BITS:
+	case EW_CIDR_HOST_BITS:
 		problem(r, v,
 			"%s \"%s\" has host bits set; expected the network address %s/%u",
 			path, s, ew_format_ipv4(net, net_str), len);
 		return;
-	case CIDR_OK:
+	case EW_CIDR_OK:
 		break;
 	}
 	if (!n->pod_prefixlen) {
@@ -573,6 +536,29 @@ static void read_internal_ip(struct reader *r, yaml_node_t *status, struct ew_no
 	}
 }
 
+/* A flannel node publishes its VXLAN device's MAC in this annotation, as
+ * JSON: {"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:ff"}. Reading it lets edgewire
+ * nodes and flannel nodes reach each other's pods. */
+#define FLANNEL_BACKEND_DATA "flannel.alpha.coreos.com/backend-data"
+
+static void read_vtep_mac(struct reader *r, yaml_node_t *meta, struct ew_node *n)
+{
+	yaml_node_t *annotations = typed(r, field(r, meta, "annotations"),
+					 YAML_MAPPING_NODE, "metadata.annotations");
+	yaml_node_t *v = field(r, annotations, FLANNEL_BACKEND_DATA);
+	const char *text = scalar(r, v, "metadata.annotations." FLANNEL_BACKEND_DATA);
+	const char *mac = NULL;
+	json_t *doc;
+
+	if (!text)
+		return;
+	doc = json_loads(text, 0, NULL);
+	if (json_unpack(doc, "{s:s}", "VtepMAC", &mac) || ew_parse_mac(mac, n->vtep_mac))
+		problem(r, v, "annotation " FLANNEL_BACKEND_DATA " is not valid; expected "
+			"JSON such as {\"VNI\":1,\"VtepMAC\":\"aa:bb:cc:dd:ee:ff\"}");
+	json_decref(doc);
+}
+
 static void read_node(struct reader *r, yaml_node_t *obj, struct ew_model *m)
 {
 	struct ew_node *n = array_push(m->nodes, m->n_nodes);
@@ -583,6 +569,7 @@ static void read_node(struct reader *r, yaml_node_t *obj, struct ew_model *m)
 	n->name = xstrdup(name ?: "");
 	set_origin(&n->origin, r, obj);
 	read_labels(r, meta, &n->labels);
+	read_vtep_mac(r, meta, n);
 	read_pod_cidr(r, typed(r, field(r, obj, "spec"), YAML_MAPPING_NODE, "spec"), n);
 	read_internal_ip(
 	    r, typed(r, field(r, obj, "status"), YAML_MAPPING_NODE, "status"), n);
@@ -875,7 +862,7 @@ static int node_conflicts(const struct ew_model *m, const struct ew_node *n,
 	for (size_t i = 0; i < m->n_nodes; i++) {
 		const struct ew_node *o = &m->nodes[i];
 
-		if (!o->pod_prefixlen || !cidrs_overlap(n->pod_cidr, n->pod_prefixlen,
+		if (!o->pod_prefixlen || !ew_cidrs_overlap(n->pod_cidr, n->pod_prefixlen,
 							o->pod_cidr, o->pod_prefixlen))
 			continue;
 		ew_diag_add(d, n->origin.file, n->origin.line, n->origin.col,
@@ -890,7 +877,7 @@ static int node_conflicts(const struct ew_model *m, const struct ew_node *n,
 		const struct ew_pod *p = &m->pods[i];
 
 		if (!p->ip || !p->node_name || strcmp(p->node_name, n->name) ||
-		    cidr_contains(n->pod_cidr, n->pod_prefixlen, p->ip))
+		    ew_cidr_contains(n->pod_cidr, n->pod_prefixlen, p->ip))
 			continue;
 		ew_diag_add(d, n->origin.file, n->origin.line, n->origin.col,
 			    "Node %s: spec.podCIDR %s/%u does not contain %s, the "
@@ -942,7 +929,7 @@ static int pod_conflicts(const struct ew_model *m, const struct ew_pod *p,
 	}
 	node = p->node_name ? ew_model_node(m, p->node_name) : NULL;
 	if (node && node->pod_prefixlen &&
-	    !cidr_contains(node->pod_cidr, node->pod_prefixlen, p->ip)) {
+	    !ew_cidr_contains(node->pod_cidr, node->pod_prefixlen, p->ip)) {
 		ew_diag_add(
 		    d, p->origin.file, p->origin.line, p->origin.col,
 		    "Pod %s/%s: status.podIP %s is outside spec.podCIDR %s/%u of its "

@@ -6,8 +6,9 @@
  */
 #include "lib/common.h"
 #include "lib/arp.h"
+#include "lib/config.h"
+#include "lib/encap.h"
 #include "lib/endpoint.h"
-#include "lib/info.h"
 #include "lib/l3.h"
 #include "lib/metrics.h"
 #include "lib/parse.h"
@@ -34,6 +35,24 @@ static __always_inline int to_stack(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* The destination's pod is on the node that route names. */
+static __always_inline int to_remote_node(struct __sk_buff *skb,
+					  struct iphdr *iph,
+					  const struct ew_route *route)
+{
+	struct ew_config *cfg = config_get();
+	__u8 tos = iph->tos;
+
+	if (!cfg || !cfg->underlay_ifindex)
+		return drop(skb, EW_REASON_DROP_NO_OVERLAY, EW_DIR_EGRESS);
+	ipv4_dec_ttl(iph);
+	if (vxlan_encap(skb, cfg, route, tos))
+		return drop(skb, EW_REASON_DROP_ENCAP_FAILED, EW_DIR_EGRESS);
+	count(skb, EW_REASON_ENCAP, EW_DIR_EGRESS);
+	/* The kernel routes the outer packet and fills in the MACs. */
+	return bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
+}
+
 static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 					 struct cursor *c, struct ethhdr *eth)
 {
@@ -49,15 +68,18 @@ static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 		return drop(skb, reason, EW_DIR_EGRESS);
 
 	dst = endpoint_lookup(iph->daddr);
-	if (!dst) {
-		route = route_lookup(iph->daddr);
-		if (route && (route->flags & EW_ROUTE_LOCAL))
-			return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_EGRESS);
+	route = dst ? NULL : route_lookup(iph->daddr);
+	if (!dst && !route)
 		return to_stack(skb);
-	}
+	if (route && (route->flags & EW_ROUTE_LOCAL))
+		return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_EGRESS);
+	if (route && (route->flags & EW_ROUTE_CLUSTER))
+		return drop(skb, EW_REASON_DROP_NO_NODE, EW_DIR_EGRESS);
 	/* The stack answers an expiring TTL with ICMP time exceeded. */
 	if (iph->ttl <= 1)
 		return to_stack(skb);
+	if (route)
+		return to_remote_node(skb, iph, route);
 
 	ipv4_dec_ttl(iph);
 	eth_rewrite(eth, dst->node_mac, dst->mac);

@@ -20,10 +20,17 @@
 #define EW_MAP_ENDPOINTS "ew_endpoints"
 #define EW_MAP_ROUTES	 "ew_routes"
 #define EW_MAP_METRICS	 "ew_metrics"
-#define EW_MAP_INFO	 "ew_info"
+#define EW_MAP_NODES	 "ew_nodes"
+#define EW_MAP_CONFIG	 "ew_config"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
+#define EW_MAX_NODES	 1024
+
+/* VXLAN (RFC 7348) between nodes: outer IPv4 + UDP + VXLAN + inner Ethernet. */
+#define EW_VXLAN_PORT_DEFAULT 4789
+#define EW_VXLAN_VNI_DEFAULT  1
+#define EW_VXLAN_OVERHEAD     (20 + 8 + 8 + 14)
 
 /* ew_endpoints: a pod on this node, by its IPv4 address. */
 struct ew_endpoint_key {
@@ -45,12 +52,24 @@ struct ew_route_key {
 };
 
 enum ew_route_flags {
-	EW_ROUTE_LOCAL = 1 << 0, /* this node's pod CIDR: unknown addresses drop */
+	EW_ROUTE_LOCAL = 1 << 0,   /* this node's pod CIDR: unknown addresses drop */
+	EW_ROUTE_CLUSTER = 1 << 1, /* the cluster CIDR: no node owns the address */
 };
 
 struct ew_route {
-	__u32 node_ip; /* the owning node's InternalIP */
-	__u32 flags;   /* enum ew_route_flags */
+	__u32 node_ip;	    /* the owning node's InternalIP; 0 for the cluster */
+	__u32 flags;	    /* enum ew_route_flags */
+	__u8 vtep_mac[6];   /* inner destination MAC the node's VTEP accepts */
+	__u16 pad;
+};
+
+/* ew_nodes: every node's InternalIP; VXLAN is accepted from these only. */
+struct ew_node_key {
+	__u32 ip;
+};
+
+struct ew_node_info {
+	__u32 flags; /* reserved, 0 */
 };
 
 /* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
@@ -72,18 +91,24 @@ static inline __u32 ew_metrics_index(__u32 reason, __u32 dir)
 	return reason * EW_DIR_MAX + dir;
 }
 
-/* ew_info: one entry, written by the agent when it programs the datapath. */
-struct ew_info {
+/* ew_config: one entry, written by the agent; the datapath's node settings. */
+struct ew_config {
 	__u32 abi_version;
-	__u32 node_ip;
-	__u64 programmed_ns; /* CLOCK_REALTIME of the last complete apply */
+	__u32 node_ip;		 /* this node's InternalIP: outer source of VXLAN */
+	__u32 underlay_ifindex;	 /* the interface that holds node_ip; 0: no overlay */
+	__u32 vni;		 /* host byte order */
+	__u16 vxlan_port;	 /* network byte order */
+	__u8 vtep_mac[6];	 /* inner source MAC of VXLAN frames sent */
+	__u64 programmed_ns;	 /* CLOCK_REALTIME of the last complete apply */
 };
 
 _Static_assert(sizeof(struct ew_endpoint_key) == 4, "ew_endpoint_key layout");
 _Static_assert(sizeof(struct ew_endpoint) == 24, "ew_endpoint layout");
 _Static_assert(sizeof(struct ew_route_key) == 8, "ew_route_key layout");
-_Static_assert(sizeof(struct ew_route) == 8, "ew_route layout");
+_Static_assert(sizeof(struct ew_route) == 16, "ew_route layout");
+_Static_assert(sizeof(struct ew_node_key) == 4, "ew_node_key layout");
+_Static_assert(sizeof(struct ew_node_info) == 4, "ew_node_info layout");
 _Static_assert(sizeof(struct ew_metrics) == 16, "ew_metrics layout");
-_Static_assert(sizeof(struct ew_info) == 16, "ew_info layout");
+_Static_assert(sizeof(struct ew_config) == 32, "ew_config layout");
 
 #endif /* EDGEWIRE_ABI_H */

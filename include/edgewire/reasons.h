@@ -12,6 +12,7 @@
 	X(FORWARD, 0, "forward", "redirected straight to a local pod")             \
 	X(TO_STACK, 1, "to-stack", "handed to the node's IP stack")                \
 	X(ARP_REPLY, 2, "arp-reply", "ARP request answered with the gateway MAC") \
+	X(ENCAP, 3, "encap", "sent in VXLAN to the node that owns the pod")        \
 	X(DROP_MALFORMED, 16, "malformed", "truncated or invalid header")          \
 	X(DROP_UNSUPPORTED_L3, 17, "unsupported-l3",                               \
 	  "ethertype other than IPv4 and ARP")                                     \
@@ -22,7 +23,17 @@
 	X(DROP_NO_ENDPOINT, 20, "no-endpoint",                                     \
 	  "destination in this node's pod CIDR has no pod")                        \
 	X(DROP_ARP_UNSUPPORTED, 21, "arp-unsupported",                             \
-	  "ARP other than an IPv4 request")
+	  "ARP other than an IPv4 request or reply")                               \
+	X(DROP_UNKNOWN_NODE, 22, "unknown-node",                                   \
+	  "VXLAN from an address that is no node of the cluster")                  \
+	X(DROP_VNI_MISMATCH, 23, "vni-mismatch",                                   \
+	  "VXLAN with another VNI than the cluster's")                             \
+	X(DROP_NO_NODE, 24, "no-node",                                             \
+	  "destination in the cluster CIDR that no node owns")                     \
+	X(DROP_ENCAP_FAILED, 25, "encap-failed",                                   \
+	  "the kernel could not make room for the VXLAN headers")                  \
+	X(DROP_NO_OVERLAY, 26, "no-overlay",                                       \
+	  "destination on another node, but this node has no underlay interface")
 
 enum ew_reason {
 #define EW_REASON_ENUM(name, code, str, desc) EW_REASON_##name = code,

@@ -329,12 +329,13 @@ Test(lxc, ttl_0_goes_to_the_stack_unchanged)
 
 /* --- IPv4 leaving the node -------------------------------------------------------------- */
 
-Test(lxc, pod_on_another_node_goes_to_the_stack_unchanged)
+/* Without an underlay interface (ew_config left empty) the overlay is off. */
+Test(lxc, pod_on_another_node_without_an_underlay_is_dropped)
 {
 	struct pkt in;
 
 	from_a(&in, IP_REMOTE, IPPROTO_TCP, 64);
-	expect_run(&in, TC_ACT_OK, EW_REASON_TO_STACK, NULL);
+	expect_run(&in, TC_ACT_SHOT, EW_REASON_DROP_NO_OVERLAY, NULL);
 }
 
 Test(lxc, destination_outside_every_route_goes_to_the_stack_unchanged)

@@ -25,6 +25,8 @@ static struct ew_pod pods[] = {
 	{ .namespace = "kube-system", .name = "proxy", .node_name = "node-a",
 	  .host_network = true },
 };
+static struct ew_compile_config on_a = { .node = "node-a" };
+
 static struct ew_model model = {
 	.n_nodes = 3, .nodes = nodes, .n_pods = 5, .pods = pods,
 };
@@ -47,6 +49,7 @@ static void setup(void)
 	nodes[0].internal_ip = ip("192.168.77.11");
 	nodes[1].pod_cidr = ip("10.244.2.0");
 	nodes[1].internal_ip = ip("192.168.77.12");
+	memcpy(nodes[1].vtep_mac, (uint8_t[]){ 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x02 }, 6);
 	pods[0].ip = ip("10.244.1.10");
 	pods[1].ip = ip("10.244.2.10");
 }
@@ -61,7 +64,7 @@ Test(compile, routes_for_every_node_with_a_cidr_local_flag_on_own)
 	const struct ew_route *r;
 
 	ew_desired_init(&d);
-	cr_assert_eq(ew_compile(&model, "node-a", &none, &d), 0);
+	cr_assert_eq(ew_compile(&model, &on_a, &none, &d), 0);
 	cr_assert_eq(d.routes.n, 2);
 	r = ew_map_state_get(&d.routes, &key);
 	cr_assert_not_null(r);
@@ -72,8 +75,63 @@ Test(compile, routes_for_every_node_with_a_cidr_local_flag_on_own)
 	cr_assert_not_null(r);
 	cr_assert_eq(r->flags, 0);
 	cr_assert_eq(r->node_ip, ip("192.168.77.12"));
+	cr_assert_eq(memcmp(r->vtep_mac, nodes[1].vtep_mac, 6), 0);
 	cr_assert_eq(d.endpoints.n, 0);
 	ew_desired_free(&d);
+}
+
+Test(compile, nodes_are_the_other_nodes_with_an_address)
+{
+	struct ew_attachments none = { 0 };
+	struct ew_node_key key = { .ip = ip("192.168.77.12") };
+	struct ew_desired d;
+
+	ew_desired_init(&d);
+	cr_assert_eq(ew_compile(&model, &on_a, &none, &d), 0);
+	cr_assert_eq(d.nodes.n, 1, "node-a is this node, node-c has no address");
+	cr_assert_not_null(ew_map_state_get(&d.nodes, &key));
+	ew_desired_free(&d);
+}
+
+Test(compile, cluster_cidr_catches_what_no_node_owns)
+{
+	struct ew_compile_config cfg = { .node = "node-a",
+					 .cluster_cidr = ip("10.244.0.0"),
+					 .cluster_prefixlen = 16 };
+	struct ew_attachments none = { 0 };
+	struct ew_route_key key = { .prefixlen = 16, .addr = ip("10.244.0.0") };
+	const struct ew_route *r;
+	struct ew_desired d;
+
+	ew_desired_init(&d);
+	cr_assert_eq(ew_compile(&model, &cfg, &none, &d), 0);
+	cr_assert_eq(d.routes.n, 3);
+	r = ew_map_state_get(&d.routes, &key);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->flags, EW_ROUTE_CLUSTER);
+	cr_assert_eq(r->node_ip, 0);
+	ew_desired_free(&d);
+}
+
+Test(compile, remote_node_without_address_gets_no_route)
+{
+	struct ew_attachments none = { 0 };
+	struct ew_compile_config on_c = { .node = "node-c" };
+	struct ew_route_key key = { .prefixlen = 24, .addr = ip("10.244.2.0") };
+	const struct ew_route *r;
+	struct ew_desired d;
+	uint32_t saved = nodes[1].internal_ip;
+
+	nodes[1].internal_ip = 0;
+	ew_desired_init(&d);
+	cr_assert_eq(ew_compile(&model, &on_c, &none, &d), 0);
+	cr_assert_null(ew_map_state_get(&d.routes, &key));
+	key.addr = ip("10.244.1.0");
+	r = ew_map_state_get(&d.routes, &key);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->flags, 0, "node-a is remote from node-c");
+	ew_desired_free(&d);
+	nodes[1].internal_ip = saved;
 }
 
 Test(compile, endpoint_only_for_attached_pods_of_this_node)
@@ -90,7 +148,7 @@ Test(compile, endpoint_only_for_attached_pods_of_this_node)
 	struct ew_desired d;
 
 	ew_desired_init(&d);
-	cr_assert_eq(ew_compile(&model, "node-a", &a, &d), 0);
+	cr_assert_eq(ew_compile(&model, &on_a, &a, &d), 0);
 	cr_assert_eq(d.endpoints.n, 1);
 	ep = ew_map_state_get(&d.endpoints, &key);
 	cr_assert_not_null(ep);
@@ -109,7 +167,7 @@ Test(compile, pod_without_store_ip_takes_the_attachment_ip)
 
 	cr_assert_null(ew_attachment_problem(&model, "node-a", &at, why, sizeof(why)));
 	ew_desired_init(&d);
-	cr_assert_eq(ew_compile(&model, "node-a", &a, &d), 0);
+	cr_assert_eq(ew_compile(&model, &on_a, &a, &d), 0);
 	cr_assert_eq(d.endpoints.n, 1);
 	ew_desired_free(&d);
 }

@@ -35,7 +35,7 @@ Test(model, of_the_example_store)
 	free(dir);
 	cr_assert_eq(store_load(), 0, "%s", diags_text());
 
-	cr_assert_eq(model()->n_nodes, 1);
+	cr_assert_eq(model()->n_nodes, 2);
 	node = ew_model_node(model(), "node-a");
 	cr_assert_not_null(node);
 	cr_assert_eq(node->pod_cidr, inet_addr("10.244.1.0"));
@@ -50,8 +50,9 @@ Test(model, of_the_example_store)
 
 	cr_assert_eq(model()->n_pods, 4);
 	cr_assert_eq(pod("shop", "web-1")->ip, inet_addr("10.244.1.10"));
-	cr_assert_eq(pod("shop", "web-2")->ip, inet_addr("10.244.1.11"));
-	cr_assert_eq(pod("shop", "db")->ip, inet_addr("10.244.1.20"));
+	cr_assert_eq(pod("shop", "web-2")->ip, inet_addr("10.244.2.11"));
+	cr_assert_eq(pod("shop", "db")->ip, inet_addr("10.244.2.20"));
+	cr_assert_str_eq(pod("shop", "db")->node_name, "node-b");
 	cr_assert_eq(pod("default", "client")->ip, inet_addr("10.244.1.30"));
 	cr_assert_str_eq(pod("shop", "web-1")->node_name, "node-a");
 	cr_assert_str_eq(ew_labels_get(&pod("shop", "web-1")->labels, "tier"),

@@ -27,6 +27,7 @@ static const char usage[] =
 	"commands:\n"
 	"  endpoints   pods on this node: IP, interface, MACs\n"
 	"  routes      pod CIDRs of every node and the node that owns each\n"
+	"  nodes       the nodes VXLAN is accepted from\n"
 	"  stats       packets and bytes per verdict reason and direction\n"
 	"  reasons     every verdict reason with its meaning\n"
 	"\n"
@@ -95,14 +96,14 @@ static int open_map(const struct ctl *c, const char *name)
 /* The pins must come from an agent with this bpfctl's map layouts. */
 static int check_abi(const struct ctl *c)
 {
-	struct ew_info info;
+	struct ew_config info;
 	__u32 zero = 0;
-	int fd = open_map(c, EW_MAP_INFO), ret = 0;
+	int fd = open_map(c, EW_MAP_CONFIG), ret = 0;
 
 	if (fd < 0)
 		return -1;
 	if (bpf_map_lookup_elem(fd, &zero, &info)) {
-		fprintf(stderr, "bpfctl: cannot read %s: %s\n", EW_MAP_INFO, strerror(errno));
+		fprintf(stderr, "bpfctl: cannot read %s: %s\n", EW_MAP_CONFIG, strerror(errno));
 		ret = -1;
 	} else if (info.abi_version && info.abi_version != EW_ABI_VERSION) {
 		fprintf(stderr, "bpfctl: the pinned maps have ABI version %u, this "
@@ -161,6 +162,13 @@ static int cmd_endpoints(const struct ctl *c)
 	return 0;
 }
 
+static const char *route_scope(const struct ew_route *r)
+{
+	if (r->flags & EW_ROUTE_LOCAL)
+		return "local";
+	return r->flags & EW_ROUTE_CLUSTER ? "cluster" : "remote";
+}
+
 static int cmd_routes(const struct ctl *c)
 {
 	struct ew_route_key key, next;
@@ -172,22 +180,52 @@ static int cmd_routes(const struct ctl *c)
 	if (fd < 0)
 		return 1;
 	if (!c->json)
-		printf("%-20s %-16s %s\n", "POD-CIDR", "NODE-IP", "SCOPE");
+		printf("%-20s %-8s %-16s %s\n", "POD-CIDR", "SCOPE", "NODE-IP", "VTEP-MAC");
 	for (; !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
-		char cidr[24], addr[16], node[16];
-		const char *scope;
+		char cidr[24], addr[16], node[16], vtep[18];
 
 		key = next;
 		if (bpf_map_lookup_elem(fd, &key, &r))
 			continue;
 		snprintf(cidr, sizeof(cidr), "%s/%u", ip_str(key.addr, addr), key.prefixlen);
 		ip_str(r.node_ip, node);
-		scope = r.flags & EW_ROUTE_LOCAL ? "local" : "remote";
+		mac_str(r.vtep_mac, vtep);
 		if (c->json)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "cidr",
-				cidr, "nodeIP", node, "scope", scope));
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
+				"cidr", cidr, "scope", route_scope(&r), "nodeIP", node,
+				"vtepMac", vtep));
 		else
-			printf("%-20s %-16s %s\n", cidr, node, scope);
+			printf("%-20s %-8s %-16s %s\n", cidr, route_scope(&r),
+			       r.node_ip ? node : "-", r.node_ip ? vtep : "-");
+	}
+	close(fd);
+	if (c->json)
+		emit_json(list);
+	else
+		json_decref(list);
+	return 0;
+}
+
+static int cmd_nodes(const struct ctl *c)
+{
+	struct ew_node_key key, next;
+	json_t *list = json_array();
+	int fd = open_map(c, EW_MAP_NODES);
+	void *prev = NULL;
+
+	if (fd < 0)
+		return 1;
+	if (!c->json)
+		printf("%s\n", "NODE-IP");
+	for (; !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+		char ip[16];
+
+		key = next;
+		ip_str(key.ip, ip);
+		if (c->json)
+			json_array_append_new(list, json_pack("{s:s}", "ip", ip));
+		else
+			printf("%s\n", ip);
 	}
 	close(fd);
 	if (c->json)
@@ -289,6 +327,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "endpoints", cmd_endpoints, true },
 		{ "routes", cmd_routes, true },
+		{ "nodes", cmd_nodes, true },
 		{ "stats", cmd_stats, true },
 		{ "reasons", cmd_reasons, false },
 	};
