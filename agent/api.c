@@ -21,7 +21,6 @@
 int ew_api_listen(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char dir[PATH_MAX], *slash;
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -29,12 +28,7 @@ int ew_api_listen(const char *path)
 			 sizeof(addr.sun_path) - 1);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		ew_mkdir_p(dir);
-	}
+	ew_mkdir_parent(path);
 	strcpy(addr.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	unlink(path);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "netutil.h"
 
@@ -60,6 +61,7 @@ int ew_cniconf_write(const char *path, const char *agent_socket,
 		free(text);
 		return 0;
 	}
+	ew_mkdir_parent(path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (f) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 int ew_mkdir_p(const char *path)
@@ -20,4 +21,17 @@ int ew_mkdir_p(const char *path)
 		*p = '/';
 	}
 	return mkdir(buf, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+int ew_mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return ew_mkdir_p(dir);
 }

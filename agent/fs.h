@@ -5,4 +5,7 @@
 /* Creates path and its missing parents (mode 0700); 0 if it exists. */
 int ew_mkdir_p(const char *path);
 
+/* Creates the directory a file at path goes into. */
+int ew_mkdir_parent(const char *path);
+
 #endif /* EW_FS_H */

@@ -73,3 +73,15 @@ Test(cniconf, no_mtu_without_an_underlay)
 				       "mtu"));
 	json_decref(doc);
 }
+
+Test(cniconf, creates_the_config_directory)
+{
+	char nested[300];
+
+	snprintf(nested, sizeof(nested), "%s/etc/cni/net.d/05-edgewire.conflist", dir);
+	cr_assert_eq(ew_cniconf_write(nested, "/s", inet_addr("10.244.3.0"), 24, 0), 0);
+	cr_assert_eq(access(nested, R_OK), 0);
+	unlink(nested);
+	snprintf(nested, sizeof(nested), "rm -rf %s/etc", dir);
+	cr_assert_eq(system(nested), 0);
+}
