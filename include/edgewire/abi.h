@@ -22,10 +22,20 @@
 #define EW_MAP_METRICS	 "ew_metrics"
 #define EW_MAP_NODES	 "ew_nodes"
 #define EW_MAP_CONFIG	 "ew_config"
+#define EW_MAP_EVENTS	 "ew_events"
+#define EW_MAP_EVENT_STATS "ew_event_stats"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
 #define EW_MAX_NODES	 1024
+
+/* Events: a ring buffer the datapath writes and bpfctl monitor reads. Each
+ * CPU may emit EW_EVENT_BURST events at once and EW_EVENT_RATE a second on
+ * average; the rest are counted as suppressed, so a flood cannot stall a CPU
+ * or drown the reader. */
+#define EW_EVENTS_RING_SIZE (256 * 1024)
+#define EW_EVENT_RATE	    1000
+#define EW_EVENT_BURST	    100
 
 /* VXLAN (RFC 7348) between nodes: outer IPv4 + UDP + VXLAN + inner Ethernet. */
 #define EW_VXLAN_PORT_DEFAULT 4789
@@ -91,6 +101,34 @@ static inline __u32 ew_metrics_index(__u32 reason, __u32 dir)
 	return reason * EW_DIR_MAX + dir;
 }
 
+/* ew_events: records in the ring buffer. */
+enum ew_event_type {
+	EW_EVENT_DROP = 1,
+};
+
+struct ew_event {
+	__u64 ts_ns;	 /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u8 type;	 /* enum ew_event_type */
+	__u8 reason;	 /* enum ew_reason */
+	__u8 dir;	 /* enum ew_dir */
+	__u8 protocol;	 /* IP protocol; 0 when the packet is not IPv4 */
+	__u32 ifindex;	 /* interface the packet came in on */
+	__u32 saddr;	 /* IPv4 addresses and L4 ports as on the wire; */
+	__u32 daddr;	 /* 0 where the packet has none or is truncated */
+	__u16 sport;
+	__u16 dport;
+	__u32 len;	 /* packet length */
+};
+
+/* ew_event_stats: per-CPU array[1], what happened to events. */
+struct ew_event_stats {
+	__u64 emitted;
+	__u64 suppressed; /* over the rate limit */
+	__u64 lost;	  /* the ring buffer was full */
+	__u64 tokens;	  /* rate limiter state: events that may still go */
+	__u64 refill_ns;  /* rate limiter state: when tokens were last added */
+};
+
 /* ew_config: one entry, written by the agent; the datapath's node settings. */
 struct ew_config {
 	__u32 abi_version;
@@ -110,5 +148,7 @@ _Static_assert(sizeof(struct ew_node_key) == 4, "ew_node_key layout");
 _Static_assert(sizeof(struct ew_node_info) == 4, "ew_node_info layout");
 _Static_assert(sizeof(struct ew_metrics) == 16, "ew_metrics layout");
 _Static_assert(sizeof(struct ew_config) == 32, "ew_config layout");
+_Static_assert(sizeof(struct ew_event) == 32, "ew_event layout");
+_Static_assert(sizeof(struct ew_event_stats) == 40, "ew_event_stats layout");
 
 #endif /* EDGEWIRE_ABI_H */
