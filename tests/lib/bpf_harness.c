@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Loading and running the real datapath object; see bpf_harness.h. */
+/* Loading and running the real datapath objects; see bpf_harness.h. */
 #include "bpf_harness.h"
 
 #include <errno.h>
@@ -11,23 +11,28 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <linux/veth.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_lxc.skel.h"
+#include "bpf_overlay.skel.h"
 
 /* libbpf's own messages: warnings always, debug output with EW_TEST_DEBUG. */
 static int bh_libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -53,9 +58,81 @@ bool bh_privileged(void)
 	return (data[1].effective & bpf) && (data[0].effective & admin);
 }
 
-int bh_open(struct bh *h, const struct bh_opts *opts)
+/* The object pins its maps by name; a test must never share them with a
+ * running agent or another test, so no map gets a pin path. */
+static int clear_pin_paths(struct bpf_object *obj, const char *what)
 {
 	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err) {
+			fprintf(stderr, "bh_open: cannot clear the pin path of %s map %s: %s\n",
+				what, bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* bpf_overlay uses bpf_lxc's maps of the same name, as both use the same
+ * pins in production. Internal maps (.rodata) and maps bpf_lxc lacks stay
+ * bpf_overlay's own (h->overlay->maps). */
+static int share_maps(struct bpf_object *overlay, struct bpf_object *lxc)
+{
+	struct bpf_map *map, *theirs;
+	int err;
+
+	bpf_object__for_each_map(map, overlay) {
+		if (bpf_map__is_internal(map))
+			continue;
+		theirs = bpf_object__find_map_by_name(lxc, bpf_map__name(map));
+		if (!theirs)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(theirs));
+		if (err) {
+			fprintf(stderr, "bh_open: bpf_overlay cannot reuse map %s: %s\n",
+				bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int open_overlay(struct bh *h, const struct bh_opts *opts)
+{
+	int err;
+
+	h->overlay = bpf_overlay__open();
+	if (!h->overlay) {
+		err = -errno;
+		fprintf(stderr, "bh_open: cannot open the bpf_overlay skeleton: %s\n",
+			strerror(-err));
+		return err;
+	}
+	err = clear_pin_paths(h->overlay->obj, "bpf_overlay");
+	if (err)
+		return err;
+	err = share_maps(h->overlay->obj, h->skel->obj);
+	if (err)
+		return err;
+	if (opts)
+		h->overlay->rodata->redirect_peer_unavailable =
+			opts->redirect_peer_unavailable;
+	err = bpf_overlay__load(h->overlay);
+	if (err) {
+		fprintf(stderr, "bh_open: cannot load bpf_overlay: %s "
+			"(run as root; EW_TEST_DEBUG=1 shows the verifier log)\n",
+			strerror(-err));
+		return err;
+	}
+	h->underlay_prog_fd = bpf_program__fd(h->overlay->progs.from_underlay);
+	return 0;
+}
+
+int bh_open(struct bh *h, const struct bh_opts *opts)
+{
 	int err;
 
 	memset(h, 0, sizeof(*h));
@@ -68,16 +145,9 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 			strerror(-err));
 		return err;
 	}
-	/* The object pins its maps by name; a test must never share them with
-	 * a running agent or another test, so no map gets a pin path. */
-	bpf_object__for_each_map(map, h->skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err) {
-			fprintf(stderr, "bh_open: cannot clear the pin path of map %s: %s\n",
-				bpf_map__name(map), strerror(-err));
-			goto fail;
-		}
-	}
+	err = clear_pin_paths(h->skel->obj, "bpf_lxc");
+	if (err)
+		goto fail;
 	if (opts)
 		h->skel->rodata->redirect_peer_unavailable =
 			opts->redirect_peer_unavailable;
@@ -93,16 +163,23 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 	h->endpoints_fd = bpf_map__fd(h->skel->maps.ew_endpoints);
 	h->routes_fd = bpf_map__fd(h->skel->maps.ew_routes);
 	h->metrics_fd = bpf_map__fd(h->skel->maps.ew_metrics);
+	h->nodes_fd = bpf_map__fd(h->skel->maps.ew_nodes);
+	h->config_fd = bpf_map__fd(h->skel->maps.ew_config);
+
+	err = open_overlay(h, opts);
+	if (err)
+		goto fail;
 	return 0;
 
 fail:
-	bpf_lxc__destroy(h->skel);
-	h->skel = NULL;
+	bh_close(h);
 	return err;
 }
 
 void bh_close(struct bh *h)
 {
+	if (h->overlay)
+		bpf_overlay__destroy(h->overlay);
 	if (h->skel)
 		bpf_lxc__destroy(h->skel);
 	memset(h, 0, sizeof(*h));
@@ -128,10 +205,19 @@ int bh_add_endpoint(struct bh *h, uint32_t ip, uint32_t ifindex,
 int bh_add_route(struct bh *h, uint32_t addr, uint32_t prefixlen,
 		 uint32_t node_ip, uint32_t flags)
 {
+	static const uint8_t no_vtep[6];
+
+	return bh_add_route_vtep(h, addr, prefixlen, node_ip, flags, no_vtep);
+}
+
+int bh_add_route_vtep(struct bh *h, uint32_t addr, uint32_t prefixlen,
+		      uint32_t node_ip, uint32_t flags, const uint8_t vtep_mac[6])
+{
 	struct ew_route_key key = { .prefixlen = prefixlen, .addr = addr };
 	struct ew_route route = { .node_ip = node_ip, .flags = flags };
 	char text[INET_ADDRSTRLEN];
 
+	memcpy(route.vtep_mac, vtep_mac, sizeof(route.vtep_mac));
 	if (bpf_map_update_elem(h->routes_fd, &key, &route, BPF_ANY)) {
 		fprintf(stderr, "bh_add_route: cannot add %s/%u: %s\n",
 			inet_ntop(AF_INET, &addr, text, sizeof(text)), prefixlen,
@@ -141,10 +227,40 @@ int bh_add_route(struct bh *h, uint32_t addr, uint32_t prefixlen,
 	return 0;
 }
 
-int bh_run(struct bh *h, const void *data, size_t len, uint32_t ifindex,
-	   struct bh_result *res)
+int bh_add_node(struct bh *h, uint32_t ip)
 {
-	struct __sk_buff ctx = { .ifindex = ifindex };
+	struct ew_node_key key = { .ip = ip };
+	struct ew_node_info info = { 0 };
+	char text[INET_ADDRSTRLEN];
+
+	if (bpf_map_update_elem(h->nodes_fd, &key, &info, BPF_ANY)) {
+		fprintf(stderr, "bh_add_node: cannot add %s: %s\n",
+			inet_ntop(AF_INET, &ip, text, sizeof(text)), strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int bh_set_config(struct bh *h, const struct ew_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(h->config_fd, &zero, cfg, BPF_ANY)) {
+		fprintf(stderr, "bh_set_config: cannot write ew_config: %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int bh_run_skb(struct bh *h, enum bh_prog prog, const void *data, size_t len,
+	       const struct bh_skb *skb, struct bh_result *res)
+{
+	struct __sk_buff ctx = {
+		.ifindex = skb->ifindex,
+		.gso_size = skb->gso_size,
+		.gso_segs = skb->gso_segs,
+	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = data,
 		.data_size_in = (__u32)len,
@@ -154,19 +270,30 @@ int bh_run(struct bh *h, const void *data, size_t len, uint32_t ifindex,
 		.ctx_size_in = sizeof(ctx),
 		.repeat = 1,
 	);
+	int fd = prog == BH_FROM_UNDERLAY ? h->underlay_prog_fd : h->prog_fd;
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	err = bpf_prog_test_run_opts(h->prog_fd, &opts);
+	err = bpf_prog_test_run_opts(fd, &opts);
 	if (err) {
 		err = -errno;
-		fprintf(stderr, "bh_run: BPF_PROG_TEST_RUN of a %zu-byte packet "
-			"failed: %s\n", len, strerror(-err));
+		fprintf(stderr, "bh_run: BPF_PROG_TEST_RUN of %s on a %zu-byte packet "
+			"failed: %s\n",
+			prog == BH_FROM_UNDERLAY ? "from_underlay" : "from_container", len,
+			strerror(-err));
 		return err;
 	}
 	res->retval = (int)opts.retval;
 	res->len = opts.data_size_out;
 	return 0;
+}
+
+int bh_run_prog(struct bh *h, enum bh_prog prog, const void *data, size_t len,
+		uint32_t ifindex, struct bh_result *res)
+{
+	struct bh_skb skb = { .ifindex = ifindex };
+
+	return bh_run_skb(h, prog, data, len, &skb, res);
 }
 
 int bh_counters_read(struct bh *h, struct bh_counters *c)
@@ -207,7 +334,10 @@ int bh_counters_read(struct bh *h, struct bh_counters *c)
 
 struct nl_req {
 	struct nlmsghdr nh;
-	struct ifinfomsg ifi;
+	union {
+		struct ifinfomsg ifi; /* RTM_NEWLINK */
+		struct ifaddrmsg ifa; /* RTM_NEWADDR */
+	};
 	char attrs[256];
 };
 
@@ -232,43 +362,19 @@ static void nl_nest_end(struct nl_req *req, struct rtattr *nest)
 	nest->rta_len = (unsigned short)((char *)req + req->nh.nlmsg_len - (char *)nest);
 }
 
-/* ip link add <host> type veth peer name <pod> netns <pod_ns> */
-static int veth_create(const char *host, const char *pod, int pod_ns)
+/* Sends req to the kernel and returns its answer: 0 or a negative errno. */
+static int nl_talk(struct nl_req *req)
 {
-	struct nl_req req = {
-		.nh = {
-			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-			.nlmsg_type = RTM_NEWLINK,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
-			.nlmsg_seq = 1,
-		},
-		.ifi = { .ifi_family = AF_UNSPEC },
-	};
-	struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
-	struct rtattr *linkinfo, *data, *peer;
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	__u32 ns_fd = (__u32)pod_ns;
 	char reply[1024];
 	struct nlmsghdr *nh = (struct nlmsghdr *)reply;
 	ssize_t n;
 	int fd, err;
 
-	if (!nl_put(&req, IFLA_IFNAME, host, strlen(host) + 1) ||
-	    !(linkinfo = nl_put(&req, IFLA_LINKINFO, NULL, 0)) ||
-	    !nl_put(&req, IFLA_INFO_KIND, "veth", 5) ||
-	    !(data = nl_put(&req, IFLA_INFO_DATA, NULL, 0)) ||
-	    !(peer = nl_put(&req, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi))) ||
-	    !nl_put(&req, IFLA_IFNAME, pod, strlen(pod) + 1) ||
-	    !nl_put(&req, IFLA_NET_NS_FD, &ns_fd, sizeof(ns_fd)))
-		return -ENOSPC;
-	nl_nest_end(&req, peer);
-	nl_nest_end(&req, data);
-	nl_nest_end(&req, linkinfo);
-
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+	if (sendto(fd, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
 		   sizeof(kernel)) < 0) {
 		err = -errno;
 		goto out;
@@ -283,6 +389,59 @@ static int veth_create(const char *host, const char *pod, int pod_ns)
 out:
 	close(fd);
 	return err;
+}
+
+/* ip link add <host> type veth peer name <pod> netns <pod_ns> */
+static int veth_create(const char *host, const char *pod, int pod_ns)
+{
+	struct nl_req req = {
+		.nh = {
+			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+			.nlmsg_type = RTM_NEWLINK,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+			.nlmsg_seq = 1,
+		},
+		.ifi = { .ifi_family = AF_UNSPEC },
+	};
+	struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
+	struct rtattr *linkinfo, *data, *peer;
+	__u32 ns_fd = (__u32)pod_ns;
+
+	if (!nl_put(&req, IFLA_IFNAME, host, strlen(host) + 1) ||
+	    !(linkinfo = nl_put(&req, IFLA_LINKINFO, NULL, 0)) ||
+	    !nl_put(&req, IFLA_INFO_KIND, "veth", 5) ||
+	    !(data = nl_put(&req, IFLA_INFO_DATA, NULL, 0)) ||
+	    !(peer = nl_put(&req, VETH_INFO_PEER, &peer_ifi, sizeof(peer_ifi))) ||
+	    !nl_put(&req, IFLA_IFNAME, pod, strlen(pod) + 1) ||
+	    !nl_put(&req, IFLA_NET_NS_FD, &ns_fd, sizeof(ns_fd)))
+		return -ENOSPC;
+	nl_nest_end(&req, peer);
+	nl_nest_end(&req, data);
+	nl_nest_end(&req, linkinfo);
+	return nl_talk(&req);
+}
+
+/* ip addr add <ip>/<prefixlen> dev <ifindex>, in the current namespace */
+static int addr_add(int ifindex, uint32_t ip, uint8_t prefixlen)
+{
+	struct nl_req req = {
+		.nh = {
+			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
+			.nlmsg_type = RTM_NEWADDR,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+			.nlmsg_seq = 1,
+		},
+		.ifa = {
+			.ifa_family = AF_INET,
+			.ifa_prefixlen = prefixlen,
+			.ifa_index = (__u32)ifindex,
+		},
+	};
+
+	if (!nl_put(&req, IFA_LOCAL, &ip, sizeof(ip)) ||
+	    !nl_put(&req, IFA_ADDRESS, &ip, sizeof(ip)))
+		return -ENOSPC;
+	return nl_talk(&req);
 }
 
 static int link_up(const char *name)
@@ -330,10 +489,10 @@ static int ipv6_off(void)
 	return 0;
 }
 
-static int wire_attach(struct bh *h, int ifindex)
+static int wire_attach(int prog_fd, int ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = h->prog_fd, .handle = 1, .priority = 1);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = prog_fd, .handle = 1, .priority = 1);
 	int err;
 
 	err = bpf_tc_hook_create(&hook);
@@ -425,7 +584,7 @@ int bh_wire_open(struct bh *h, struct bh_wire *w)
 			goto fail;
 		w->host_ifindex[i] = (int)if_nametoindex(host);
 		step = "attaching from_container at TC ingress";
-		err = wire_attach(h, w->host_ifindex[i]);
+		err = wire_attach(h->prog_fd, w->host_ifindex[i]);
 		if (err)
 			goto fail;
 		step = "setting up the pod end";
@@ -458,22 +617,46 @@ void bh_wire_close(struct bh_wire *w)
 	w->host_ns = w->pods_ns = -1;
 }
 
-static __u64 egress_packets(const struct bh_counters *c)
+/* Packets counted in direction dir, or in both for BH_ANY_DIR. */
+#define BH_ANY_DIR EW_DIR_MAX
+
+static __u64 packets_counted(const struct bh_counters *c, __u32 dir)
 {
 	__u64 sum = 0;
-	__u32 r;
+	__u32 r, d;
 
 	for (r = 0; r < EW_REASON_MAX; r++)
-		sum += c->m[ew_metrics_index(r, EW_DIR_EGRESS)].packets;
+		for (d = 0; d < EW_DIR_MAX; d++)
+			if (dir == BH_ANY_DIR || d == dir)
+				sum += c->m[ew_metrics_index(r, d)].packets;
 	return sum;
+}
+
+/* Waits up to a second for a counter of dir to move past before. */
+static int wait_counted(struct bh *h, const struct bh_counters *before, __u32 dir,
+			const char *who)
+{
+	struct timespec pause = { .tv_nsec = 1000 * 1000 };
+	struct bh_counters now;
+	int err, tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		err = bh_counters_read(h, &now);
+		if (err)
+			return err;
+		if (packets_counted(&now, dir) > packets_counted(before, dir))
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "%s: the program did not count the frame within 1 s\n", who);
+	return -ETIMEDOUT;
 }
 
 int bh_wire_send(struct bh *h, struct bh_wire *w, int pod, const void *data,
 		 size_t len)
 {
-	struct timespec pause = { .tv_nsec = 1000 * 1000 };
-	struct bh_counters before, now;
-	int err, tries;
+	struct bh_counters before;
+	int err;
 
 	if (pod < 0 || pod >= BH_WIRE_PODS)
 		return -EINVAL;
@@ -486,30 +669,86 @@ int bh_wire_send(struct bh *h, struct bh_wire *w, int pod, const void *data,
 			len, pod, strerror(-err));
 		return err;
 	}
-	for (tries = 0; tries < 1000; tries++) {
-		err = bh_counters_read(h, &now);
-		if (err)
-			return err;
-		if (egress_packets(&now) > egress_packets(&before))
-			return 0;
-		nanosleep(&pause, NULL);
-	}
-	fprintf(stderr, "bh_wire_send: the program did not count the frame within 1 s\n");
-	return -ETIMEDOUT;
+	return wait_counted(h, &before, EW_DIR_EGRESS, "bh_wire_send");
 }
 
-int bh_wire_recv(struct bh_wire *w, int pod, void *buf, size_t size,
-		 int timeout_ms)
+/* A TCP segment's checksum as a sending stack leaves it for offload: the
+ * pseudo header's sum, folded, not complemented. */
+static void tcp_checksum_for_offload(uint8_t *frame, size_t len)
 {
-	struct pollfd pfd = { .events = POLLIN };
+	struct iphdr *iph = (struct iphdr *)(frame + ETH_HLEN);
+	size_t l4 = ETH_HLEN + (size_t)iph->ihl * 4;
+	struct tcphdr *th = (struct tcphdr *)(frame + l4);
+
+	th->check = (uint16_t)~pkt_csum(&iph->saddr, 8, IPPROTO_TCP + (uint32_t)(len - l4));
+}
+
+int bh_wire_send_tcp_gso(struct bh *h, struct bh_wire *w, int pod, const void *data,
+			 size_t len, uint16_t mss)
+{
+	static uint8_t frame[65536];
+	const struct iphdr *iph = (const struct iphdr *)((const uint8_t *)data + ETH_HLEN);
+	struct virtio_net_hdr vnet = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.gso_size = mss,
+		.csum_offset = offsetof(struct tcphdr, check),
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &vnet, .iov_len = sizeof(vnet) },
+		{ .iov_base = frame, .iov_len = len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct bh_counters before;
+	const struct tcphdr *th;
+	int on = 1, fd = -1, err;
+	size_t l4;
+
+	if (pod < 0 || pod >= BH_WIRE_PODS || len > sizeof(frame) ||
+	    len < ETH_HLEN + sizeof(*iph) || iph->protocol != IPPROTO_TCP)
+		return -EINVAL;
+	l4 = ETH_HLEN + (size_t)iph->ihl * 4;
+	th = (const struct tcphdr *)((const uint8_t *)data + l4);
+	if (len < l4 + sizeof(*th))
+		return -EINVAL;
+	vnet.csum_start = (uint16_t)l4;
+	vnet.hdr_len = (uint16_t)(l4 + (size_t)th->doff * 4);
+	memcpy(frame, data, len);
+	tcp_checksum_for_offload(frame, len);
+
+	/* a socket of its own: the vnet header changes what recv returns too */
+	if (setns(w->pods_ns, CLONE_NEWNET))
+		return -errno;
+	fd = wire_socket(w->pod_ifindex[pod]);
+	err = fd < 0 ? fd : 0;
+	if (!err && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)))
+		err = -errno;
+	if (setns(w->host_ns, CLONE_NEWNET) && !err)
+		err = -errno;
+	if (!err)
+		err = bh_counters_read(h, &before);
+	if (!err && sendmsg(fd, &msg, 0) != (ssize_t)(sizeof(vnet) + len))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		fprintf(stderr, "bh_wire_send_tcp_gso: cannot send %zu bytes in %u-byte "
+			"segments out of ewp%d: %s\n", len, mss, pod, strerror(-err));
+		return err;
+	}
+	return wait_counted(h, &before, EW_DIR_EGRESS, "bh_wire_send_tcp_gso");
+}
+
+/* The next frame fd receives that it did not send itself (and, with
+ * skip_arp, that is no ARP): its length, 0 on timeout or a negative errno. */
+static int sock_recv(int fd, void *buf, size_t size, int timeout_ms, bool skip_arp)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct sockaddr_ll from;
 	socklen_t fromlen;
 	ssize_t n;
 	int ready;
 
-	if (pod < 0 || pod >= BH_WIRE_PODS)
-		return -EINVAL;
-	pfd.fd = w->sock[pod];
 	for (;;) {
 		ready = poll(&pfd, 1, timeout_ms);
 		if (ready < 0)
@@ -517,13 +756,175 @@ int bh_wire_recv(struct bh_wire *w, int pod, void *buf, size_t size,
 		if (!ready)
 			return 0;
 		fromlen = sizeof(from);
-		n = recvfrom(w->sock[pod], buf, size, 0, (struct sockaddr *)&from, &fromlen);
+		n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			return -errno;
 		/* a packet socket also sees what it sent itself */
-		if (from.sll_pkttype != PACKET_OUTGOING)
-			return (int)n;
+		if (from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (skip_arp && from.sll_protocol == htons(ETH_P_ARP))
+			continue;
+		return (int)n;
 	}
+}
+
+int bh_wire_recv(struct bh_wire *w, int pod, void *buf, size_t size,
+		 int timeout_ms)
+{
+	if (pod < 0 || pod >= BH_WIRE_PODS)
+		return -EINVAL;
+	return sock_recv(w->sock[pod], buf, size, timeout_ms, false);
+}
+
+/* --- the underlay: the other node at the far end of a veth -------------------- */
+
+static int hwaddr_get(const char *name, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static int ethtool_set(const char *name, __u32 cmd, __u32 value)
+{
+	struct ethtool_value ev = { .cmd = cmd, .data = value };
+	struct ifreq ifr = { 0 };
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* One end of the underlay in the current namespace: up, addressed, MAC read. */
+static int underlay_end(const char *name, uint32_t ip, int *ifindex, uint8_t mac[6])
+{
+	int err = link_up(name);
+
+	if (err)
+		return err;
+	*ifindex = (int)if_nametoindex(name);
+	if (!*ifindex)
+		return -errno;
+	err = addr_add(*ifindex, ip, BH_UNDERLAY_PREFIXLEN);
+	return err ? err : hwaddr_get(name, mac);
+}
+
+/* The other node's end, inside its namespace, with a packet socket on it. */
+static int underlay_peer_end(struct bh_wire *w, struct bh_underlay *u, uint32_t peer_ip)
+{
+	int err;
+
+	if (setns(u->peer_ns, CLONE_NEWNET))
+		return -errno;
+	err = underlay_end("ewu1", peer_ip, &u->peer_ifindex, u->peer_mac);
+	if (!err) {
+		u->sock = wire_socket(u->peer_ifindex);
+		if (u->sock < 0)
+			err = u->sock;
+	}
+	if (setns(w->host_ns, CLONE_NEWNET) && !err)
+		err = -errno;
+	return err;
+}
+
+int bh_underlay_open(struct bh *h, struct bh_wire *w, struct bh_underlay *u,
+		     uint32_t node_ip, uint32_t peer_ip)
+{
+	const char *step;
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	u->peer_ns = u->sock = -1;
+	step = "creating the other node's network namespace";
+	err = netns_new(&u->peer_ns);
+	if (setns(w->host_ns, CLONE_NEWNET) && !err)
+		err = -errno;
+	if (err)
+		goto fail;
+	step = "creating the underlay veth pair";
+	err = veth_create("ewu0", "ewu1", u->peer_ns);
+	if (err)
+		goto fail;
+	step = "bringing up and addressing ewu0";
+	err = underlay_end("ewu0", node_ip, &u->ifindex, u->mac);
+	if (err)
+		goto fail;
+	step = "attaching from_underlay at TC ingress of ewu0";
+	err = wire_attach(h->underlay_prog_fd, u->ifindex);
+	if (err)
+		goto fail;
+	step = "setting up the other node's end";
+	err = underlay_peer_end(w, u, peer_ip);
+	if (err)
+		goto fail;
+	return 0;
+
+fail:
+	fprintf(stderr, "bh_underlay_open: %s failed: %s\n", step, strerror(-err));
+	bh_underlay_close(u);
+	return err;
+}
+
+void bh_underlay_close(struct bh_underlay *u)
+{
+	if (u->sock >= 0)
+		close(u->sock);
+	if (u->peer_ns >= 0)
+		close(u->peer_ns);
+	u->sock = u->peer_ns = -1;
+}
+
+int bh_underlay_no_offload(struct bh_underlay *u)
+{
+	int err;
+
+	/* without checksum offload the kernel turns TSO off as well */
+	err = ethtool_set("ewu0", ETHTOOL_STXCSUM, 0);
+	if (!err)
+		err = ethtool_set("ewu0", ETHTOOL_STSO, 0);
+	if (err)
+		fprintf(stderr, "bh_underlay_no_offload: cannot turn offloads of ewu0 off: %s\n",
+			strerror(-err));
+	return err;
+}
+
+int bh_underlay_send(struct bh *h, struct bh_underlay *u, const void *data, size_t len)
+{
+	struct bh_counters before;
+	int err;
+
+	err = bh_counters_read(h, &before);
+	if (err)
+		return err;
+	if (send(u->sock, data, len, 0) != (ssize_t)len) {
+		err = -errno;
+		fprintf(stderr, "bh_underlay_send: cannot send %zu bytes out of ewu1: %s\n",
+			len, strerror(-err));
+		return err;
+	}
+	return wait_counted(h, &before, BH_ANY_DIR, "bh_underlay_send");
+}
+
+int bh_underlay_recv(struct bh_underlay *u, void *buf, size_t size, int timeout_ms)
+{
+	return sock_recv(u->sock, buf, size, timeout_ms, true);
 }
 
 const char *bh_verdict_name(int retval)

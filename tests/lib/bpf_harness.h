@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Runs the real datapath object on test packets: the generated skeleton is
+ * Runs the real datapath objects on test packets: the generated skeletons are
  * opened with every pin path cleared (a test never touches /sys/fs/bpf),
- * loaded, its maps filled through the ABI structs, and a program run once per
- * packet with BPF_PROG_TEST_RUN. Counters are read by summing all CPUs, so a
- * test compares snapshots taken before and after a run.
+ * loaded, their maps filled through the ABI structs, and a program run once
+ * per packet with BPF_PROG_TEST_RUN. One struct bh is one node: bpf_lxc
+ * (from_container) and bpf_overlay (from_underlay) share their maps, as their
+ * pins do in production, so a packet can walk both. Counters are read by
+ * summing all CPUs, so a test compares snapshots taken before and after a run.
  *
  * Plain helpers only (no criterion): unit tests link this file too. Every
  * function returns 0 or a negative errno and says on stderr what failed.
@@ -21,13 +23,24 @@
 #include "pkt.h"
 
 struct bpf_lxc;
+struct bpf_overlay;
 
 struct bh {
 	struct bpf_lxc *skel;
-	int prog_fd;	   /* from_container */
+	struct bpf_overlay *overlay; /* loaded with skel's maps */
+	int prog_fd;		     /* from_container */
+	int underlay_prog_fd;	     /* from_underlay */
 	int endpoints_fd;
 	int routes_fd;
 	int metrics_fd;
+	int nodes_fd;
+	int config_fd;
+};
+
+/* The programs a test can run. */
+enum bh_prog {
+	BH_FROM_CONTAINER, /* bpf_lxc: TC ingress of a pod's host veth */
+	BH_FROM_UNDERLAY,  /* bpf_overlay: TC ingress of the underlay */
 };
 
 struct bh_opts {
@@ -57,15 +70,47 @@ int bh_add_endpoint(struct bh *h, uint32_t ip, uint32_t ifindex,
 		    const uint8_t mac[6], const uint8_t node_mac[6]);
 int bh_add_route(struct bh *h, uint32_t addr, uint32_t prefixlen,
 		 uint32_t node_ip, uint32_t flags);
+/* A route with the inner destination MAC of the owning node's VTEP. */
+int bh_add_route_vtep(struct bh *h, uint32_t addr, uint32_t prefixlen,
+		      uint32_t node_ip, uint32_t flags, const uint8_t vtep_mac[6]);
+/* A node VXLAN is accepted from. */
+int bh_add_node(struct bh *h, uint32_t ip);
+/* Writes the one ew_config entry as it is. */
+int bh_set_config(struct bh *h, const struct ew_config *cfg);
 
-/* Runs from_container once on data, with skb->ifindex = ifindex (1 is the
- * loopback device, the only one BPF_PROG_TEST_RUN needs no lookup for). */
-int bh_run(struct bh *h, const void *data, size_t len, uint32_t ifindex,
-	   struct bh_result *res);
+/* Runs prog once on data, with skb->ifindex = ifindex (1 is the loopback
+ * device, the only one BPF_PROG_TEST_RUN needs no lookup for). */
+int bh_run_prog(struct bh *h, enum bh_prog prog, const void *data, size_t len,
+		uint32_t ifindex, struct bh_result *res);
+
+/* The skb fields of a run beyond its data (see struct __sk_buff). */
+struct bh_skb {
+	uint32_t ifindex;
+	uint32_t gso_size; /* not 0: a GSO skb, of no gso_type (test runs set none) */
+	uint32_t gso_segs;
+};
+
+int bh_run_skb(struct bh *h, enum bh_prog prog, const void *data, size_t len,
+	       const struct bh_skb *skb, struct bh_result *res);
+
+/* Runs from_container once. */
+static inline int bh_run(struct bh *h, const void *data, size_t len,
+			 uint32_t ifindex, struct bh_result *res)
+{
+	return bh_run_prog(h, BH_FROM_CONTAINER, data, len, ifindex, res);
+}
+
 static inline int bh_run_pkt(struct bh *h, const struct pkt *p,
 			     uint32_t ifindex, struct bh_result *res)
 {
 	return bh_run(h, p->data, p->len, ifindex, res);
+}
+
+/* Runs from_underlay once. */
+static inline int bh_run_underlay_pkt(struct bh *h, const struct pkt *p,
+				      uint32_t ifindex, struct bh_result *res)
+{
+	return bh_run_prog(h, BH_FROM_UNDERLAY, p->data, p->len, ifindex, res);
 }
 
 int bh_counters_read(struct bh *h, struct bh_counters *c);
@@ -113,10 +158,53 @@ void bh_wire_close(struct bh_wire *w);
 int bh_wire_send(struct bh *h, struct bh_wire *w, int pod, const void *data,
 		 size_t len);
 
+/* Sends a finished Ethernet/IPv4/TCP frame out of pod end `pod` as one GSO
+ * skb of mss-byte segments, the way a pod's TCP stack hands a large segment
+ * to its veth (the TCP checksum left to offload), and waits like
+ * bh_wire_send(). */
+int bh_wire_send_tcp_gso(struct bh *h, struct bh_wire *w, int pod, const void *data,
+			 size_t len, uint16_t mss);
+
 /* Receives the next frame arriving at pod end `pod` within timeout_ms.
  * Returns its length, 0 on timeout or a negative errno. */
 int bh_wire_recv(struct bh_wire *w, int pod, void *buf, size_t size,
 		 int timeout_ms);
+
+/*
+ * The underlay, for VXLAN on the wire (after bh_wire_open): veth "ewu0" in
+ * the node's namespace, holding node_ip/24, with from_underlay on its TC
+ * ingress, and "ewu1" in a third namespace, the other node's, holding
+ * peer_ip/24, with a packet socket on it. The kernels resolve each other's
+ * MACs by ARP, so bpf_redirect_neigh() to ewu0 works as in production.
+ */
+#define BH_UNDERLAY_PREFIXLEN 24
+
+struct bh_underlay {
+	int peer_ns;	     /* the other node's namespace */
+	int ifindex;	     /* ewu0, in the node's namespace */
+	int peer_ifindex;    /* ewu1, in peer_ns */
+	uint8_t mac[6];	     /* ewu0's */
+	uint8_t peer_mac[6]; /* ewu1's */
+	int sock;	     /* AF_PACKET on ewu1 */
+};
+
+int bh_underlay_open(struct bh *h, struct bh_wire *w, struct bh_underlay *u,
+		     uint32_t node_ip, uint32_t peer_ip);
+void bh_underlay_close(struct bh_underlay *u);
+
+/* Turns checksum and segmentation offload of ewu0 off: the kernel then
+ * segments a GSO packet in software before it leaves, as for a NIC without
+ * VXLAN offload, and every checksum is final on the wire. */
+int bh_underlay_no_offload(struct bh_underlay *u);
+
+/* Sends data out of ewu1 (so it enters ewu0) and waits up to a second for
+ * the program to count it (any counter moving). */
+int bh_underlay_send(struct bh *h, struct bh_underlay *u, const void *data, size_t len);
+
+/* Receives the next frame arriving at ewu1 within timeout_ms, ARP (the
+ * kernels' neighbour resolution) skipped. Returns its length, 0 on timeout
+ * or a negative errno. */
+int bh_underlay_recv(struct bh_underlay *u, void *buf, size_t size, int timeout_ms);
 
 /* Name of a TC_ACT_* verdict, for messages. */
 const char *bh_verdict_name(int retval);

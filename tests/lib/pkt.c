@@ -169,6 +169,29 @@ void pkt_payload(struct pkt *p, const void *data, size_t len)
 		memcpy(dst, data, len);
 }
 
+void pkt_vxlan(struct pkt *p, uint32_t vni)
+{
+	size_t off = p->len;
+	struct pkt_vxlanhdr *vh;
+
+	if (p->vxlan || p->l3 != PKT_IPV4 || p->l4 != PKT_UDP ||
+	    p->len != p->l4_off + sizeof(struct udphdr)) {
+		p->overflow = true; /* misuse: VXLAN rides right on UDP over IPv4, once */
+		return;
+	}
+	vh = pkt_put(p, sizeof(*vh));
+	if (!vh)
+		return;
+	vh->flags = htonl(PKT_VXLAN_FLAG_I);
+	vh->vni = htonl(vni << 8);
+	p->vxlan = true;
+	p->outer_l3_off = p->l3_off;
+	p->outer_l4_off = p->l4_off;
+	p->vxlan_off = off;
+	p->l3 = p->l4 = PKT_NONE;
+	p->l3_off = p->l4_off = 0;
+}
+
 /* Sum of the big-endian 16-bit words of data, a trailing odd byte padded
  * with zero, added to sum. Not folded. */
 static uint32_t csum_add(const void *data, size_t len, uint32_t sum)
@@ -206,6 +229,12 @@ static uint32_t pseudo_sum(const struct pkt *p, uint8_t proto, size_t l4_len)
 	return csum_add(l3 + offsetof(struct ip6_hdr, ip6_src), 32, sum);
 }
 
+/* True when len bytes at off are still in the packet (not truncated away). */
+static bool pkt_holds(const struct pkt *p, size_t off, size_t len)
+{
+	return off + len <= p->len;
+}
+
 static void finish_l4(struct pkt *p)
 {
 	uint8_t *l4 = p->data + p->l4_off;
@@ -216,11 +245,15 @@ static void finish_l4(struct pkt *p)
 
 	switch (p->l4) {
 	case PKT_TCP:
+		if (!pkt_holds(p, p->l4_off, sizeof(*th)))
+			break;
 		th = (struct tcphdr *)l4;
 		th->th_sum = 0;
 		th->th_sum = pkt_csum(l4, len, pseudo_sum(p, IPPROTO_TCP, len));
 		break;
 	case PKT_UDP:
+		if (!pkt_holds(p, p->l4_off, sizeof(*uh)))
+			break;
 		uh = (struct udphdr *)l4;
 		uh->uh_ulen = htons((uint16_t)len);
 		uh->uh_sum = 0;
@@ -230,12 +263,32 @@ static void finish_l4(struct pkt *p)
 			uh->uh_sum = 0xffff;
 		break;
 	case PKT_ICMP:
+		if (!pkt_holds(p, p->l4_off, 8))
+			break;
 		ih = (struct icmphdr *)l4;
 		ih->checksum = 0;
 		ih->checksum = pkt_csum(l4, len, 0);
 		break;
 	default:
 		break;
+	}
+}
+
+/* Outer UDP length and IPv4 header of a VXLAN frame, after the inner packet. */
+static void finish_outer(struct pkt *p)
+{
+	struct iphdr *iph = (struct iphdr *)(p->data + p->outer_l3_off);
+	struct udphdr *uh = (struct udphdr *)(p->data + p->outer_l4_off);
+
+	if (pkt_holds(p, p->outer_l4_off, sizeof(*uh))) {
+		uh->uh_ulen = htons((uint16_t)(p->len - p->outer_l4_off));
+		uh->uh_sum = 0;
+	}
+	if (pkt_holds(p, p->outer_l3_off, sizeof(*iph)) &&
+	    pkt_holds(p, p->outer_l3_off, (size_t)iph->ihl * 4)) {
+		iph->tot_len = htons((uint16_t)(p->len - p->outer_l3_off));
+		iph->check = 0;
+		iph->check = pkt_csum(iph, (size_t)iph->ihl * 4, 0);
 	}
 }
 
@@ -246,7 +299,7 @@ void pkt_finish(struct pkt *p)
 
 	if (p->overflow)
 		return;
-	if (p->l3 == PKT_IPV6) {
+	if (p->l3 == PKT_IPV6 && pkt_holds(p, p->l3_off, sizeof(*ip6))) {
 		ip6 = (struct ip6_hdr *)(p->data + p->l3_off);
 		ip6->ip6_plen = htons((uint16_t)(p->len - p->l3_off - sizeof(*ip6)));
 	}
@@ -255,11 +308,15 @@ void pkt_finish(struct pkt *p)
 	/* last: the IPv4 header checksum does not cover L4, but tot_len must
 	 * be in place before the header is summed */
 	iph = pkt_ipv4_hdr(p);
-	if (iph) {
+	if (iph && pkt_holds(p, p->l3_off, sizeof(*iph)) &&
+	    pkt_holds(p, p->l3_off, (size_t)iph->ihl * 4)) {
 		iph->tot_len = htons((uint16_t)(p->len - p->l3_off));
 		iph->check = 0;
 		iph->check = pkt_csum(iph, (size_t)iph->ihl * 4, 0);
 	}
+	/* the outer headers carry the inner packet: after it */
+	if (p->vxlan)
+		finish_outer(p);
 }
 
 void pkt_truncate(struct pkt *p, size_t len)
@@ -294,6 +351,20 @@ void *pkt_l4_hdr(struct pkt *p)
 	if (p->l4 == PKT_NONE)
 		return NULL;
 	return p->data + p->l4_off;
+}
+
+struct iphdr *pkt_outer_ipv4_hdr(struct pkt *p)
+{
+	if (!p->vxlan)
+		return NULL;
+	return (struct iphdr *)(p->data + p->outer_l3_off);
+}
+
+struct pkt_vxlanhdr *pkt_vxlan_hdr(struct pkt *p)
+{
+	if (!p->vxlan)
+		return NULL;
+	return (struct pkt_vxlanhdr *)(p->data + p->vxlan_off);
 }
 
 bool ipv4_checksum_ok(const void *iph)

@@ -12,8 +12,20 @@
  *	pkt_payload(&p, "hello", 5);
  *	pkt_finish(&p);
  *
+ * A VXLAN frame (RFC 7348) is the same calls around pkt_vxlan(): the IPv4
+ * and UDP layers before it become the outer headers, the layers after it the
+ * inner frame, and pkt_finish() fills both:
+ *
+ *	pkt_eth(&p, node2_mac, node1_mac, ETH_P_IP);
+ *	pkt_ipv4(&p, node2_ip, node1_ip, IPPROTO_UDP, 64);
+ *	pkt_udp(&p, 50000, 4789);
+ *	pkt_vxlan(&p, 1);
+ *	pkt_eth(&p, vtep2_mac, vtep1_mac, ETH_P_IP);
+ *	pkt_ipv4(&p, ip4(10, 0, 2, 5), ip4(10, 0, 1, 10), IPPROTO_TCP, 63);
+ *	...
+ *
  * Addresses are taken in network byte order (as the ABI stores them), ports,
- * ethertypes and ARP opcodes in host byte order. A test that wants a broken
+ * VNIs, ethertypes and ARP opcodes in host byte order. A test that wants a broken
  * packet finishes it first and then pokes the header (pkt_ipv4_hdr(),
  * pkt_arp_hdr(), pkt_truncate()); pkt_finish() may be called again to make it
  * consistent after an intended change.
@@ -40,6 +52,14 @@
 /* Room for any test frame: a full Ethernet MTU plus headers. */
 #define PKT_MAX_LEN 2048
 
+/* The VXLAN header (RFC 7348), in network byte order. */
+struct pkt_vxlanhdr {
+	uint32_t flags; /* PKT_VXLAN_FLAG_I, the rest reserved */
+	uint32_t vni;	/* VNI in the upper 24 bits, a reserved byte below */
+};
+
+#define PKT_VXLAN_FLAG_I 0x08000000 /* the VNI field is valid */
+
 enum pkt_layer {
 	PKT_NONE = 0,
 	PKT_IPV4,
@@ -58,6 +78,11 @@ struct pkt {
 	size_t l3_off;
 	enum pkt_layer l4;  /* PKT_TCP, PKT_UDP, PKT_ICMP or PKT_NONE */
 	size_t l4_off;
+	/* Set by pkt_vxlan(); l3 and l4 above then describe the inner packet. */
+	bool vxlan;
+	size_t outer_l3_off; /* the outer IPv4 header */
+	size_t outer_l4_off; /* the outer UDP header */
+	size_t vxlan_off;    /* the VXLAN header; the inner frame follows it */
 };
 
 /* An IPv4 address in network byte order: ip4(10, 0, 1, 10). */
@@ -85,9 +110,17 @@ void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq);
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
 	     uint32_t sip, const uint8_t tha[ETH_ALEN], uint32_t tip);
 void pkt_payload(struct pkt *p, const void *data, size_t len);
+/* The VXLAN header, with the I flag and vni (host byte order, 24 bits), right
+ * after the outer pkt_ipv4() and pkt_udp(); the next layer is the inner
+ * Ethernet header. */
+void pkt_vxlan(struct pkt *p, uint32_t vni);
 
 /* Fills IPv4 tot_len and header checksum, IPv6 payload_len, UDP length and
- * the TCP/UDP/ICMP checksums (TCP and UDP with the pseudo header). */
+ * the TCP/UDP/ICMP checksums (TCP and UDP with the pseudo header); of a VXLAN
+ * frame the inner packet first, then the outer IPv4 header and the outer UDP
+ * length, its checksum 0 (no checksum, as VXLAN over IPv4 may send).
+ * Layers cut off by pkt_truncate() are left alone, so a truncated frame can be
+ * finished to be consistent up to where it ends. */
 void pkt_finish(struct pkt *p);
 
 /* Cuts the packet to len bytes (no-op when it is shorter already). */
@@ -98,6 +131,10 @@ struct ether_header *pkt_eth_hdr(struct pkt *p);
 struct iphdr *pkt_ipv4_hdr(struct pkt *p);
 struct ether_arp *pkt_arp_hdr(struct pkt *p);
 void *pkt_l4_hdr(struct pkt *p);
+/* The outer headers of a VXLAN frame; NULL when it is none. pkt_ipv4_hdr()
+ * and pkt_l4_hdr() give its inner packet. */
+struct iphdr *pkt_outer_ipv4_hdr(struct pkt *p);
+struct pkt_vxlanhdr *pkt_vxlan_hdr(struct pkt *p);
 
 /* The Internet checksum (RFC 1071) of data, folded and complemented, in
  * network byte order. sum is a partial sum to start from (0 for none). */
