@@ -4,6 +4,7 @@
 #define EW_BPF_METRICS_H
 
 #include "common.h"
+#include "events.h"
 
 EW_MAP(ew_metrics, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct ew_metrics,
        EW_METRICS_SIZE);
@@ -20,11 +21,13 @@ static __always_inline void count(struct __sk_buff *skb, enum ew_reason reason,
 	}
 }
 
-/* Counts a drop and returns the verdict that discards the packet. */
+/* Counts a drop, reports it to bpfctl monitor and returns the verdict that
+ * discards the packet. */
 static __always_inline int drop(struct __sk_buff *skb, enum ew_reason reason,
 				enum ew_dir dir)
 {
 	count(skb, reason, dir);
+	emit_drop(skb, reason, dir);
 	return TC_ACT_SHOT;
 }
 
