@@ -47,6 +47,7 @@ void ew_agent_load_store(struct ew_agent *a)
 	char line[4096];
 
 	ew_store_load(a->store, &diags);
+	a->stats.store_loads++;
 	for (size_t i = 0; i < diags.n; i++)
 		ew_error("store", "%s", ew_diag_format(&diags.items[i], line, sizeof(line)));
 	if (diags.n)
@@ -137,6 +138,7 @@ int ew_agent_reconcile(struct ew_agent *a)
 	struct ew_apply_result res = { 0 };
 	struct ew_desired d;
 	struct timespec start;
+	double ms;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -148,12 +150,23 @@ int ew_agent_reconcile(struct ew_agent *a)
 	err = ew_compile(m, &a->compile, &a->attachments, &d);
 	if (!err)
 		err = ew_datapath_apply(a->dp, &d, node_config(a, ip), &res);
+	ms = ms_since(&start);
 	if (!err || res.upserts || res.deletes)
 		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes: "
 			"%zu written, %zu deleted, %zu failed in %.1f ms",
 			d.endpoints.n, d.routes.n, d.nodes.n, res.upserts,
-			res.deletes, res.failures, ms_since(&start));
+			res.deletes, res.failures, ms);
 	ew_desired_free(&d);
+	ew_histogram_observe(&a->stats.apply_seconds, ms / 1e3);
+	if (!err)
+		a->apply_error[0] = '\0';
+	else if (res.failures)
+		snprintf(a->apply_error, sizeof(a->apply_error),
+			 "%zu map updates failed", res.failures);
+	else
+		snprintf(a->apply_error, sizeof(a->apply_error),
+			 "the maps could not be read, or memory ran out");
+	a->stats.apply_failures += err != 0;
 	a->ready = a->ready || !err;
 	return err;
 }

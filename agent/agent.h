@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "datapath.h"
 #include "diag.h"
+#include "metrics.h"
 #include "model.h"
 
 struct ew_agent {
@@ -30,6 +31,8 @@ struct ew_agent {
 	struct ew_datapath *dp;
 	size_t store_errors; /* problems reported by the last store load */
 	bool ready;	     /* programmed from the store at least once */
+	char apply_error[96]; /* why the last apply failed; "" when it did not */
+	struct ew_agent_stats stats; /* for /metrics */
 };
 
 struct ew_agent_config {

@@ -343,15 +343,20 @@ static int read_map(int fd, struct ew_map_state *s)
 	return ew_map_state_seal(s);
 }
 
+/* Entries that do not fit go to retry, when there is one, not to failures. */
 static void apply_upserts(struct bpf_map *map, const struct ew_map_state *ups,
-			  struct ew_apply_result *res)
+			  struct ew_map_state *retry, struct ew_apply_result *res)
 {
 	for (size_t i = 0; i < ups->n; i++) {
-		if (!bpf_map_update_elem(bpf_map__fd(map), ew_map_state_key(ups, i),
-					 ew_map_state_value(ups, i), BPF_ANY)) {
+		const void *key = ew_map_state_key(ups, i), *value = ew_map_state_value(ups, i);
+
+		if (!bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY)) {
 			res->upserts++;
 			continue;
 		}
+		if ((errno == E2BIG || errno == ENOSPC) && retry &&
+		    !ew_map_state_put(retry, key, value))
+			continue;
 		res->failures++;
 		if (errno == E2BIG || errno == ENOSPC)
 			ew_error("datapath", "map %s is full (%u entries): entry not "
@@ -382,6 +387,7 @@ static void apply_deletes(struct bpf_map *map, const struct ew_map_state *dels,
 struct map_plan {
 	struct bpf_map *map;
 	struct ew_map_state upserts, deletes;
+	struct ew_map_state retry; /* upserts that found the map full */
 };
 
 static int plan_map(struct map_plan *p, struct bpf_map *map,
@@ -394,6 +400,7 @@ static int plan_map(struct map_plan *p, struct bpf_map *map,
 	ew_map_state_init(&current, desired->key_size, desired->value_size);
 	ew_map_state_init(&p->upserts, desired->key_size, desired->value_size);
 	ew_map_state_init(&p->deletes, desired->key_size, desired->value_size);
+	ew_map_state_init(&p->retry, desired->key_size, desired->value_size);
 	err = read_map(bpf_map__fd(map), &current) ||
 	      ew_map_state_diff(desired, &current, &p->upserts, &p->deletes);
 	ew_map_state_free(&current);
@@ -416,6 +423,7 @@ static void plan_free(struct map_plan *p)
 {
 	ew_map_state_free(&p->upserts);
 	ew_map_state_free(&p->deletes);
+	ew_map_state_free(&p->retry);
 }
 
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
@@ -430,12 +438,16 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	      plan_map(&endpoints, dp->lxc->maps.ew_endpoints, &d->endpoints);
 	if (!err) {
 		write_config(dp, cfg);
-		apply_upserts(nodes.map, &nodes.upserts, res);
-		apply_upserts(routes.map, &routes.upserts, res);
-		apply_upserts(endpoints.map, &endpoints.upserts, res);
+		apply_upserts(nodes.map, &nodes.upserts, &nodes.retry, res);
+		apply_upserts(routes.map, &routes.upserts, &routes.retry, res);
+		apply_upserts(endpoints.map, &endpoints.upserts, &endpoints.retry, res);
 		apply_deletes(endpoints.map, &endpoints.deletes, res);
 		apply_deletes(routes.map, &routes.deletes, res);
 		apply_deletes(nodes.map, &nodes.deletes, res);
+		/* A map full of entries that were going away has room now. */
+		apply_upserts(nodes.map, &nodes.retry, NULL, res);
+		apply_upserts(routes.map, &routes.retry, NULL, res);
+		apply_upserts(endpoints.map, &endpoints.retry, NULL, res);
 	}
 	plan_free(&nodes);
 	plan_free(&routes);
@@ -454,6 +466,20 @@ size_t ew_datapath_endpoint_count(struct ew_datapath *dp)
 		n++;
 	}
 	return n;
+}
+
+int ew_datapath_map_fd(struct ew_datapath *dp, const char *name,
+		       uint32_t *max_entries)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(dp->lxc->obj, name);
+
+	if (!map)
+		map = bpf_object__find_map_by_name(dp->overlay->obj, name);
+	if (!map || bpf_map__fd(map) < 0)
+		return -1;
+	if (max_entries)
+		*max_entries = bpf_map__max_entries(map);
+	return bpf_map__fd(map);
 }
 
 bool ew_datapath_has_endpoint(struct ew_datapath *dp, uint32_t ip)

@@ -64,12 +64,18 @@ void ew_datapath_resolve(struct ew_attachments *a);
 
 /* Makes the maps equal to d, then writes cfg (abi_version and programmed_ns
  * are filled in). Adds and changes come first, then deletes; nodes before the
- * routes that lead to them, routes before the endpoints in them. Entries that
- * fail are logged and counted; the rest is applied. */
+ * routes that lead to them, routes before the endpoints in them; adds that
+ * found a map full are tried again after the deletes. Entries that fail are
+ * logged and counted; the rest is applied. */
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		      struct ew_config cfg, struct ew_apply_result *res);
 
 size_t ew_datapath_endpoint_count(struct ew_datapath *dp);
 bool ew_datapath_has_endpoint(struct ew_datapath *dp, uint32_t ip);
+
+/* A map of the loaded programs by name (EW_MAP_*), for reading: its fd, owned
+ * by dp, and its capacity. -1 when the programs have no such map. */
+int ew_datapath_map_fd(struct ew_datapath *dp, const char *name,
+		       uint32_t *max_entries);
 
 #endif /* EW_DATAPATH_H */

@@ -13,7 +13,9 @@
 
 #include "agent.h"
 #include "api.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "netutil.h"
 #include "watch.h"
 
@@ -21,6 +23,7 @@
 #define DEBOUNCE_MS 100
 /* Repairs drift (entries changed behind the agent's back) this often. */
 #define RESYNC_MS 30000
+#define DEFAULT_METRICS_ADDR "127.0.0.1:9962"
 
 static const char usage[] =
 	"usage: edgewire-agent --node NAME --store DIR [options]\n"
@@ -43,6 +46,8 @@ static const char usage[] =
 	"  --vxlan-port PORT  VXLAN UDP port (default 4789)\n"
 	"  --tc-attach MODE   auto (tcx where the kernel has it, else clsact),\n"
 	"                     tcx or clsact (default auto)\n"
+	"  --metrics-addr ADDR:PORT  serve /metrics (Prometheus) and /healthz over\n"
+	"                     HTTP (default " DEFAULT_METRICS_ADDR "; none: not at all)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
 	"\n"
 	"check validates the store without touching the kernel: it prints every\n"
@@ -51,6 +56,7 @@ static const char usage[] =
 
 struct options {
 	struct ew_agent_config agent;
+	const char *metrics_addr; /* NULL: none */
 	bool check;
 };
 
@@ -154,6 +160,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "cluster-cidr", required_argument, NULL, 'C' },
 		{ "vni", required_argument, NULL, 'V' },
 		{ "vxlan-port", required_argument, NULL, 'P' },
+		{ "metrics-addr", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -164,6 +171,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire" },
 	};
 	o->agent.socket = EW_DEFAULT_SOCKET;
+	o->metrics_addr = DEFAULT_METRICS_ADDR;
 	o->agent.vni = EW_VXLAN_VNI_DEFAULT;
 	o->agent.vxlan_port = EW_VXLAN_PORT_DEFAULT;
 	if (argc > 1 && !strcmp(argv[1], "check")) {
@@ -179,6 +187,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S': o->agent.socket = optarg; break;
 		case 'd': o->agent.state_dir = optarg; break;
 		case 'c': o->agent.cni_conf = optarg; break;
+		case 'm': o->metrics_addr = strcmp(optarg, "none") ? optarg : NULL; break;
 		case 't':
 			if (parse_tc_attach(optarg, &o->agent.tc_attach))
 				return -1;
@@ -244,32 +253,41 @@ static int signal_fd(void)
 	return signalfd(-1, &mask, SFD_CLOEXEC);
 }
 
-/* Serves the socket and follows the store until SIGINT or SIGTERM. */
-static int run(struct ew_agent *a, int api_fd, int watch_fd, int sig_fd)
+/* Serves the socket and HTTP, and follows the store until SIGINT or SIGTERM. */
+static int run(struct ew_agent *a, int api_fd, int watch_fd, int sig_fd,
+	       struct ew_http *http)
 {
-	long long reload_at = -1, resync_at = now_ms() + RESYNC_MS;
+	long long reload_at = -1, changed_at = 0, resync_at = now_ms() + RESYNC_MS;
 
 	for (;;) {
-		struct pollfd fds[] = {
+		struct pollfd fds[3 + EW_HTTP_POLL_FDS] = {
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = watch_fd, .events = POLLIN },
 			{ .fd = api_fd, .events = POLLIN },
 		};
 		long long due = reload_at >= 0 ? reload_at : resync_at;
-		long long wait = due - now_ms();
+		long long left = due - now_ms();
+		int wait = left < 0 ? 0 : (int)left;
+		int n_http = ew_http_poll_fds(http, fds + 3, &wait);
 
-		if (poll(fds, 3, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
+		if (poll(fds, 3 + n_http, wait) < 0 && errno != EINTR)
 			return -1;
 		if (fds[0].revents)
 			return 0;
-		if (fds[1].revents && ew_watch_drain(watch_fd) && reload_at < 0)
-			reload_at = now_ms() + DEBOUNCE_MS;
+		/* A batch of changes is timed from its first event. */
+		if (fds[1].revents && ew_watch_drain(watch_fd) && reload_at < 0) {
+			changed_at = now_ms();
+			reload_at = changed_at + DEBOUNCE_MS;
+		}
 		if (fds[2].revents)
 			ew_api_serve_one(api_fd, a);
+		ew_http_process(http, fds + 3, n_http);
 		if (reload_at >= 0 && now_ms() >= reload_at) {
 			reload_at = -1;
 			ew_agent_load_store(a);
-			ew_agent_reconcile(a);
+			if (!ew_agent_reconcile(a)) /* a change not programmed is not timed */
+				ew_histogram_observe(&a->stats.change_seconds,
+						     (now_ms() - changed_at) / 1e3);
 			resync_at = now_ms() + RESYNC_MS;
 		} else if (now_ms() >= resync_at) {
 			ew_agent_reconcile(a);
@@ -281,6 +299,7 @@ static int run(struct ew_agent *a, int api_fd, int watch_fd, int sig_fd)
 int main(int argc, char **argv)
 {
 	int api_fd = -1, watch_fd = -1, sig_fd = -1, ret = 1;
+	struct ew_http *http = NULL;
 	struct options o;
 	struct ew_agent a = { 0 };
 
@@ -293,7 +312,15 @@ int main(int argc, char **argv)
 	ew_info("agent", "starting on node %s, store %s", o.agent.node, o.agent.store_dir);
 	sig_fd = signal_fd();
 	watch_fd = ew_watch_open(o.agent.store_dir);
-	if (sig_fd < 0 || watch_fd < 0 || ew_agent_init(&a, &o.agent))
+	if (sig_fd < 0 || watch_fd < 0)
+		goto out;
+	if (o.metrics_addr &&
+	    !(http = ew_http_listen(o.metrics_addr, ew_metrics_serve, &a))) {
+		ew_error("agent", "--metrics-addr %s: cannot serve metrics there; pass "
+			 "another address, or none", o.metrics_addr);
+		goto out;
+	}
+	if (ew_agent_init(&a, &o.agent))
 		goto out;
 	if (ew_agent_start(&a))
 		ew_warn("agent", "first apply was incomplete; retrying on every change");
@@ -301,9 +328,13 @@ int main(int argc, char **argv)
 	if (api_fd < 0)
 		goto out;
 	ew_info("agent", "ready; serving %s", o.agent.socket);
-	ret = run(&a, api_fd, watch_fd, sig_fd) ? 1 : 0;
+	if (http)
+		ew_info("agent", "metrics on http://%s/metrics, health on /healthz",
+			o.metrics_addr);
+	ret = run(&a, api_fd, watch_fd, sig_fd, http) ? 1 : 0;
 	ew_info("agent", "stopping; the datapath stays programmed");
 out:
+	ew_http_close(http);
 	ew_agent_fini(&a);
 	unlink(o.agent.socket);
 	return ret;
