@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The benchmark harness cannot rot: `bench/run --smoke` (one short repetition of every
+# section) runs, writes a results file with every section and numeric figures, leaves
+# docs/benchmarks.md alone and removes everything it made. The figures themselves are
+# never checked: this machine is shared and noisy (docs/benchmarks.md).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+RESULTS_DIR=$WORK/results
+DOC=$REPO/docs/benchmarks.md
+doc_before=$(sha256sum "$DOC" 2>/dev/null || echo none)
+mkdir -p "$WORK/tmp"
+servers() { { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort; } # comm: 15 characters
+servers >"$WORK/servers.before"
+
+echo "# bench/run --smoke"
+TMPDIR=$WORK/tmp timeout 120 "$REPO/bench/run" --smoke --results-dir "$RESULTS_DIR" >"$WORK/bench.out" 2>"$WORK/bench.err" &
+bench_pid=$!
+wait "$bench_pid"
+rc=$?
+run_id=ewbench$bench_pid # what bench/run names its namespaces and lab after
+if ((rc != 0)); then
+	tail -n 20 "$WORK/bench.err"
+fi
+check "bench/run --smoke succeeds" test "$rc" -eq 0
+RESULTS=$(tail -n 1 "$WORK/bench.out")
+check "it prints the results file it wrote" test -f "$RESULTS"
+check "the results file is in --results-dir" test "$(dirname "$RESULTS")" = "$RESULTS_DIR"
+check "the results file is JSON" jq -e . "$RESULTS"
+
+# has JQ_FILTER: the filter is true on the results file
+has() { jq -e "$1" "$RESULTS"; }
+numbers() { # every value of the paths the filter yields is a number
+	jq -e "[$1] | length > 0 and all(type == \"number\")" "$RESULTS"
+}
+
+check "mode and machine are recorded" has '.mode == "smoke" and (.machine.kernel | length > 0)'
+check "every section is there" has '.sections | has("same_node") and has("per_packet") and has("verifier")'
+
+echo "# same-node pod to pod"
+SUMMARY='.sections.same_node.summary'
+for setup in edgewire routing bridge; do
+	check "$setup: TCP -P 1 and -P 4 figures are numbers" \
+		numbers "$SUMMARY.$setup | (.tcp_p1, .tcp_p4) | (.gbps, .cpu_us_per_mb, .softirq_us_per_mb) | .median, .min, .max"
+	check "$setup: connection figures are numbers" \
+		numbers "$SUMMARY.$setup.conn | (.per_s, .cpu_us_per_conn, .softirq_us_per_conn) | .median"
+done
+check "edgewire / baseline ratios are numbers" \
+	numbers '.sections.same_node.ratios | (.routing, .bridge) | (.tcp_p1.gbps, .tcp_p4.gbps, .conn.per_s, .conn.cpu_us_per_conn)'
+check "every target has a ratio and a verdict" \
+	has '.sections.same_node.targets | length > 0 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
+check "edgewire's traffic went through its datapath (forward counter moved)" \
+	has '.sections.same_node.edgewire_datapath.packets_by_reason.forward > 0'
+
+echo "# per packet"
+check "trivial and pod_forward timings are numbers" \
+	numbers '.sections.per_packet.cases | (.trivial, .pod_forward) | (.kernel_ns, .wall_ns) | .median'
+check "pod_forward's ratio to trivial is a number" \
+	numbers '.sections.per_packet.ratios.pod_forward | .kernel_ns, .wall_ns'
+
+echo "# verifier"
+check "from_container is measured" has '[.sections.verifier.programs[].program] | index("from_container") != null'
+check "every program has verifier figures" \
+	numbers '.sections.verifier.programs[] | .processed, .total_states, .peak_states, .verification_us, .load_ms.median'
+
+echo "# report and cleanup"
+check "bench/report renders the results" \
+	bash -c "'$REPO/bench/report' '$RESULTS' >'$WORK/report.md' && grep -q '^## 1\\. ' '$WORK/report.md' &&
+		grep -q '^## 5\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
+check "--smoke leaves docs/benchmarks.md alone" \
+	test "$(sha256sum "$DOC" 2>/dev/null || echo none)" = "$doc_before"
+check "no namespace of the run is left" \
+	bash -c "! ip netns list | grep -q '^$run_id-'"
+check "no lab of the run is left" \
+	test ! -e "/run/edgewire-lab/$run_id" -a ! -e "/sys/fs/bpf/edgewire-lab/$run_id"
+check "no server it started is left running" \
+	bash -c "! { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort | comm -13 '$WORK/servers.before' - | grep -q ."
+check "its temporary directory is removed" test -z "$(ls -A "$WORK/tmp")"
+
+finish
