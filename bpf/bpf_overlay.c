@@ -98,6 +98,9 @@ int from_underlay(struct __sk_buff *skb)
 	outer = parse_iphdr(&c);
 	if (!outer || outer->protocol != IPPROTO_UDP || outer->daddr != cfg->node_ip)
 		return TC_ACT_OK;
+	/* A later fragment carries no UDP header: its bytes only look like one. */
+	if (outer->frag_off & bpf_htons(0x1fff))
+		return TC_ACT_OK;
 	f.udp = cursor_pull(&c, sizeof(*f.udp));
 	if (!f.udp || f.udp->dest != cfg->vxlan_port)
 		return TC_ACT_OK;
