@@ -23,6 +23,7 @@ int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 			     .cluster_prefixlen = cfg->cluster_prefixlen },
 		.vni = cfg->vni,
 		.vxlan_port = cfg->vxlan_port,
+		.maglev_size = cfg->maglev_size ?: EW_MAGLEV_SIZE_DEFAULT,
 	};
 	a->store = ew_store_new(cfg->store_dir);
 	if (!a->store)
@@ -122,6 +123,45 @@ static void forget_vanished(struct ew_agent *a)
 	}
 }
 
+/* Problems of single services, logged when they change: a reconcile runs on
+ * every store change and pod, and the same problem should not flood the log. */
+static void report_service_diags(struct ew_agent *a, const struct ew_diags *diags)
+{
+	uint64_t digest = 1469598103934665603ull;
+	char line[4096];
+
+	for (size_t i = 0; i < diags->n; i++)
+		for (const char *c = ew_diag_format(&diags->items[i], line, sizeof(line));
+		     *c; c++)
+			digest = (digest ^ (uint8_t)*c) * 1099511628211ull;
+	if (digest == a->service_diags_digest)
+		return;
+	a->service_diags_digest = digest;
+	for (size_t i = 0; i < diags->n; i++)
+		ew_error("services", "%s", ew_diag_format(&diags->items[i], line,
+							  sizeof(line)));
+	if (diags->n)
+		ew_warn("services", "%zu problem(s); each affected service port keeps "
+			"what the datapath had for it", diags->n);
+}
+
+/* The desired state of every map: endpoints, routes, nodes and services. */
+static int compile_all(struct ew_agent *a, const struct ew_model *m, uint32_t ip,
+		       struct ew_desired *d)
+{
+	struct ew_services_config scfg = {
+		.node = a->node, .node_ip = ip, .table_size = a->maglev_size,
+	};
+	struct ew_diags diags = { 0 };
+	int err = ew_compile(m, &a->compile, &a->attachments, d) ||
+		  ew_services_compile(m, &scfg, &d->lb, &diags);
+
+	a->service_errors = diags.n;
+	report_service_diags(a, &diags);
+	ew_diags_clear(&diags);
+	return err ? -1 : 0;
+}
+
 static double ms_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -147,15 +187,17 @@ int ew_agent_reconcile(struct ew_agent *a)
 	ew_datapath_resolve(&a->attachments);
 	forget_vanished(a);
 	ew_desired_init(&d);
-	err = ew_compile(m, &a->compile, &a->attachments, &d);
+	err = compile_all(a, m, ip, &d);
 	if (!err)
 		err = ew_datapath_apply(a->dp, &d, node_config(a, ip), &res);
 	ms = ms_since(&start);
 	if (!err || res.upserts || res.deletes)
-		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes: "
-			"%zu written, %zu deleted, %zu failed in %.1f ms",
-			d.endpoints.n, d.routes.n, d.nodes.n, res.upserts,
-			res.deletes, res.failures, ms);
+		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes, "
+			"%zu service frontends, %zu backends, %zu tables: %zu "
+			"written, %zu deleted, %zu failed in %.1f ms",
+			d.endpoints.n, d.routes.n, d.nodes.n, d.lb.n_frontends,
+			d.lb.n_backends, d.lb.n_tables, res.upserts, res.deletes,
+			res.failures, ms);
 	ew_desired_free(&d);
 	ew_histogram_observe(&a->stats.apply_seconds, ms / 1e3);
 	if (!err)

@@ -30,6 +30,9 @@ struct ew_agent {
 	struct ew_attachments attachments;
 	struct ew_datapath *dp;
 	size_t store_errors; /* problems reported by the last store load */
+	uint32_t maglev_size; /* slots of every service's Maglev table */
+	size_t service_errors; /* problems of services in the last compile */
+	uint64_t service_diags_digest; /* of the service problems last logged */
 	bool ready;	     /* programmed from the store at least once */
 	char apply_error[96]; /* why the last apply failed; "" when it did not */
 	struct ew_agent_stats stats; /* for /metrics */
@@ -47,6 +50,7 @@ struct ew_agent_config {
 	uint8_t cluster_prefixlen;
 	uint32_t vni;
 	uint16_t vxlan_port; /* host byte order */
+	uint32_t maglev_size; /* a prime; 0: EW_MAGLEV_SIZE_DEFAULT */
 };
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg);

@@ -17,6 +17,7 @@ void ew_desired_init(struct ew_desired *d)
 			  sizeof(struct ew_route));
 	ew_map_state_init(&d->nodes, sizeof(struct ew_node_key),
 			  sizeof(struct ew_node_info));
+	d->lb = (struct ew_lb_desired){ 0 };
 }
 
 void ew_desired_free(struct ew_desired *d)
@@ -24,6 +25,7 @@ void ew_desired_free(struct ew_desired *d)
 	ew_map_state_free(&d->endpoints);
 	ew_map_state_free(&d->routes);
 	ew_map_state_free(&d->nodes);
+	ew_lb_desired_free(&d->lb);
 }
 
 const char *ew_attachment_problem(const struct ew_model *m, const char *node,

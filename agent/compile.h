@@ -11,11 +11,13 @@
 #include "attachments.h"
 #include "mapstate.h"
 #include "model.h"
+#include "services.h"
 
 struct ew_desired {
 	struct ew_map_state endpoints; /* ew_endpoint_key -> ew_endpoint */
 	struct ew_map_state routes;    /* ew_route_key -> ew_route */
 	struct ew_map_state nodes;     /* ew_node_key -> ew_node_info */
+	struct ew_lb_desired lb;       /* filled by ew_services_compile() */
 };
 
 /* What compile needs to know beyond the store. */

@@ -24,7 +24,9 @@
 
 #include "bpf_lxc.skel.h"
 #include "bpf_overlay.skel.h"
+#include "bpf_xdp.skel.h"
 #include "fs.h"
+#include "lb_apply.h"
 #include "log.h"
 
 /* Debian 12's UAPI headers predate tcx (Linux 6.6). */
@@ -34,6 +36,7 @@ struct ew_datapath {
 	char *root;
 	struct bpf_lxc *lxc;
 	struct bpf_overlay *overlay;
+	struct bpf_xdp *xdp;
 	bool tcx;
 };
 
@@ -123,7 +126,8 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
 	dp->lxc = bpf_lxc__open_opts(&opts);
 	dp->overlay = bpf_overlay__open_opts(&opts);
-	if (!dp->lxc || !dp->overlay) {
+	dp->xdp = bpf_xdp__open_opts(&opts);
+	if (!dp->lxc || !dp->overlay || !dp->xdp) {
 		ew_error("datapath", "cannot open the BPF programs: %s", strerror(errno));
 		return -1;
 	}
@@ -132,6 +136,8 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 	err = bpf_lxc__load(dp->lxc);
 	if (!err)
 		err = bpf_overlay__load(dp->overlay);
+	if (!err)
+		err = bpf_xdp__load(dp->xdp);
 	if (err) {
 		ew_error("datapath", "cannot load the BPF programs: %s; if the pins "
 			 "under %s come from an edgewire of another version, remove "
@@ -139,7 +145,8 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 		return -1;
 	}
 	return pin_program(dp, dp->lxc->progs.from_container) ||
-	       pin_program(dp, dp->overlay->progs.from_underlay);
+	       pin_program(dp, dp->overlay->progs.from_underlay) ||
+	       pin_program(dp, dp->xdp->progs.from_netdev);
 }
 
 struct ew_datapath *ew_datapath_open(const char *bpffs, enum ew_tc_attach attach)
@@ -178,29 +185,36 @@ void ew_datapath_close(struct ew_datapath *dp)
 		return;
 	bpf_lxc__destroy(dp->lxc);
 	bpf_overlay__destroy(dp->overlay);
+	bpf_xdp__destroy(dp->xdp);
 	free(dp->root);
 	free(dp);
 }
 
-static void link_pin_path(struct ew_datapath *dp, const char *ifname, char *buf,
+/* bpffs refuses names with a dot, which interface names (VLANs: eth0.100)
+ * may have; they never have a colon, so dots become colons. */
+static void link_pin_path(struct ew_datapath *dp, const char *name, char *buf,
 			  size_t len)
 {
-	snprintf(buf, len, "%s/links/%s", dp->root, ifname);
+	int n = snprintf(buf, len, "%s/links/", dp->root);
+
+	for (char *c = buf + n, *end = buf + len - 1; *name && c < end; c++, name++) {
+		*c = *name == '.' ? ':' : *name;
+		c[1] = '\0';
+	}
 }
 
 /* A pinned link keeps the program attached without the agent. An existing
  * pin is updated in place, which swaps programs without a gap; a pin whose
  * interface is gone fails the update and is replaced. */
-static int attach_tcx(struct ew_datapath *dp, const char *ifname, int ifindex,
-		      int prog_fd)
+static int attach_link(struct ew_datapath *dp, const char *pin, int ifindex,
+		       int prog_fd, enum bpf_attach_type type)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	char path[PATH_MAX];
 	int fd = -1, err = 0;
 
 	snprintf(path, sizeof(path), "%s/links", dp->root);
 	ew_mkdir_p(path);
-	link_pin_path(dp, ifname, path, sizeof(path));
+	link_pin_path(dp, pin, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0 && !bpf_link_update(fd, prog_fd, NULL))
 		goto out;
@@ -208,7 +222,7 @@ static int attach_tcx(struct ew_datapath *dp, const char *ifname, int ifindex,
 		close(fd);
 		unlink(path);
 	}
-	fd = bpf_link_create(prog_fd, ifindex, EW_BPF_TCX_INGRESS, &opts);
+	fd = bpf_link_create(prog_fd, ifindex, type, NULL);
 	if (fd < 0) {
 		err = fd;
 		goto out;
@@ -238,7 +252,7 @@ static int attach_program(struct ew_datapath *dp, struct bpf_program *prog,
 			  const char *ifname, int ifindex)
 {
 	int prog_fd = bpf_program__fd(prog);
-	int err = dp->tcx ? attach_tcx(dp, ifname, ifindex, prog_fd) :
+	int err = dp->tcx ? attach_link(dp, ifname, ifindex, prog_fd, EW_BPF_TCX_INGRESS) :
 			    attach_clsact(ifindex, prog_fd);
 
 	if (err)
@@ -253,15 +267,32 @@ int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
 	return attach_program(dp, dp->lxc->progs.from_container, ifname, ifindex);
 }
 
+/* NodePorts are balanced in XDP; without it they answer pods only. */
+static void attach_nodeport(struct ew_datapath *dp, const struct ew_underlay *u)
+{
+	char pin[IF_NAMESIZE + 8];
+	int err;
+
+	snprintf(pin, sizeof(pin), "xdp:%s", u->ifname);
+	err = attach_link(dp, pin, u->ifindex, bpf_program__fd(dp->xdp->progs.from_netdev),
+			  BPF_XDP);
+	if (err)
+		ew_warn("datapath", "cannot attach the NodePort program to %s with "
+			"XDP: %s; NodePorts are not reachable from outside the "
+			"cluster", u->ifname, strerror(-err));
+}
+
 int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u)
 {
 	int err = attach_program(dp, dp->overlay->progs.from_underlay, u->ifname,
 				 u->ifindex);
 
-	if (!err)
-		ew_info("datapath", "overlay on %s (ifindex %d, mtu %d)", u->ifname,
-			u->ifindex, u->mtu);
-	return err;
+	if (err)
+		return err;
+	attach_nodeport(dp, u);
+	ew_info("datapath", "overlay on %s (ifindex %d, mtu %d)", u->ifname,
+		u->ifindex, u->mtu);
+	return 0;
 }
 
 void ew_datapath_detach(struct ew_datapath *dp, const char *ifname)
@@ -328,85 +359,6 @@ int ew_datapath_find_underlay(uint32_t ip, struct ew_underlay *u)
 	return err;
 }
 
-static int read_map(int fd, struct ew_map_state *s)
-{
-	uint8_t key[64], next[64], value[64];
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (!bpf_map_lookup_elem(fd, next, value) &&
-		    ew_map_state_put(s, next, value))
-			return -1;
-		memcpy(key, next, s->key_size);
-		prev = key;
-	}
-	return ew_map_state_seal(s);
-}
-
-/* Entries that do not fit go to retry, when there is one, not to failures. */
-static void apply_upserts(struct bpf_map *map, const struct ew_map_state *ups,
-			  struct ew_map_state *retry, struct ew_apply_result *res)
-{
-	for (size_t i = 0; i < ups->n; i++) {
-		const void *key = ew_map_state_key(ups, i), *value = ew_map_state_value(ups, i);
-
-		if (!bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY)) {
-			res->upserts++;
-			continue;
-		}
-		if ((errno == E2BIG || errno == ENOSPC) && retry &&
-		    !ew_map_state_put(retry, key, value))
-			continue;
-		res->failures++;
-		if (errno == E2BIG || errno == ENOSPC)
-			ew_error("datapath", "map %s is full (%u entries): entry not "
-				 "programmed", bpf_map__name(map),
-				 bpf_map__max_entries(map));
-		else
-			ew_error("datapath", "cannot update map %s: %s",
-				 bpf_map__name(map), strerror(errno));
-	}
-}
-
-static void apply_deletes(struct bpf_map *map, const struct ew_map_state *dels,
-			  struct ew_apply_result *res)
-{
-	for (size_t i = 0; i < dels->n; i++) {
-		if (!bpf_map_delete_elem(bpf_map__fd(map), ew_map_state_key(dels, i)) ||
-		    errno == ENOENT) {
-			res->deletes++;
-			continue;
-		}
-		res->failures++;
-		ew_error("datapath", "cannot delete from map %s: %s",
-			 bpf_map__name(map), strerror(errno));
-	}
-}
-
-/* The changes one map needs; filled by plan_map, applied in a safe order. */
-struct map_plan {
-	struct bpf_map *map;
-	struct ew_map_state upserts, deletes;
-	struct ew_map_state retry; /* upserts that found the map full */
-};
-
-static int plan_map(struct map_plan *p, struct bpf_map *map,
-		    const struct ew_map_state *desired)
-{
-	struct ew_map_state current;
-	int err;
-
-	p->map = map;
-	ew_map_state_init(&current, desired->key_size, desired->value_size);
-	ew_map_state_init(&p->upserts, desired->key_size, desired->value_size);
-	ew_map_state_init(&p->deletes, desired->key_size, desired->value_size);
-	ew_map_state_init(&p->retry, desired->key_size, desired->value_size);
-	err = read_map(bpf_map__fd(map), &current) ||
-	      ew_map_state_diff(desired, &current, &p->upserts, &p->deletes);
-	ew_map_state_free(&current);
-	return err ? -1 : 0;
-}
-
 static void write_config(struct ew_datapath *dp, struct ew_config cfg)
 {
 	struct timespec now;
@@ -419,39 +371,55 @@ static void write_config(struct ew_datapath *dp, struct ew_config cfg)
 		ew_error("datapath", "cannot write ew_config: %s", strerror(errno));
 }
 
-static void plan_free(struct map_plan *p)
+static struct ew_map_ref map_ref(const struct bpf_map *map)
 {
-	ew_map_state_free(&p->upserts);
-	ew_map_state_free(&p->deletes);
-	ew_map_state_free(&p->retry);
+	return (struct ew_map_ref){ .fd = bpf_map__fd(map), .name = bpf_map__name(map),
+				    .max_entries = bpf_map__max_entries(map) };
+}
+
+static int apply_services(struct ew_datapath *dp, const struct ew_lb_desired *lb,
+			  struct ew_apply_result *res)
+{
+	struct ew_lb_maps maps = {
+		.frontends = map_ref(dp->lxc->maps.ew_lb_frontends),
+		.backends = map_ref(dp->lxc->maps.ew_lb_backends),
+		.tables = map_ref(dp->lxc->maps.ew_lb_tables),
+		.maglev = map_ref(dp->lxc->maps.ew_lb_maglev),
+	};
+
+	return ew_lb_apply(&maps, lb, res);
 }
 
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		      struct ew_config cfg, struct ew_apply_result *res)
 {
-	struct map_plan nodes = { 0 }, routes = { 0 }, endpoints = { 0 };
+	struct ew_map_plan nodes = { 0 }, routes = { 0 }, endpoints = { 0 };
+	struct ew_map_ref nodes_map = map_ref(dp->lxc->maps.ew_nodes);
+	struct ew_map_ref routes_map = map_ref(dp->lxc->maps.ew_routes);
+	struct ew_map_ref endpoints_map = map_ref(dp->lxc->maps.ew_endpoints);
 	int err;
 
 	*res = (struct ew_apply_result){ 0 };
-	err = plan_map(&nodes, dp->lxc->maps.ew_nodes, &d->nodes) ||
-	      plan_map(&routes, dp->lxc->maps.ew_routes, &d->routes) ||
-	      plan_map(&endpoints, dp->lxc->maps.ew_endpoints, &d->endpoints);
+	err = ew_map_plan(&nodes, &nodes_map, &d->nodes) ||
+	      ew_map_plan(&routes, &routes_map, &d->routes) ||
+	      ew_map_plan(&endpoints, &endpoints_map, &d->endpoints);
 	if (!err) {
 		write_config(dp, cfg);
-		apply_upserts(nodes.map, &nodes.upserts, &nodes.retry, res);
-		apply_upserts(routes.map, &routes.upserts, &routes.retry, res);
-		apply_upserts(endpoints.map, &endpoints.upserts, &endpoints.retry, res);
-		apply_deletes(endpoints.map, &endpoints.deletes, res);
-		apply_deletes(routes.map, &routes.deletes, res);
-		apply_deletes(nodes.map, &nodes.deletes, res);
+		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
+		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
+		ew_map_upsert(&endpoints_map, &endpoints.upserts, &endpoints.retry, res);
+		apply_services(dp, &d->lb, res);
+		ew_map_delete(&endpoints_map, &endpoints.deletes, res);
+		ew_map_delete(&routes_map, &routes.deletes, res);
+		ew_map_delete(&nodes_map, &nodes.deletes, res);
 		/* A map full of entries that were going away has room now. */
-		apply_upserts(nodes.map, &nodes.retry, NULL, res);
-		apply_upserts(routes.map, &routes.retry, NULL, res);
-		apply_upserts(endpoints.map, &endpoints.retry, NULL, res);
+		ew_map_upsert(&nodes_map, &nodes.retry, NULL, res);
+		ew_map_upsert(&routes_map, &routes.retry, NULL, res);
+		ew_map_upsert(&endpoints_map, &endpoints.retry, NULL, res);
 	}
-	plan_free(&nodes);
-	plan_free(&routes);
-	plan_free(&endpoints);
+	ew_map_plan_free(&nodes);
+	ew_map_plan_free(&routes);
+	ew_map_plan_free(&endpoints);
 	return err || res->failures ? -1 : 0;
 }
 
@@ -475,6 +443,8 @@ int ew_datapath_map_fd(struct ew_datapath *dp, const char *name,
 
 	if (!map)
 		map = bpf_object__find_map_by_name(dp->overlay->obj, name);
+	if (!map)
+		map = bpf_object__find_map_by_name(dp->xdp->obj, name);
 	if (!map || bpf_map__fd(map) < 0)
 		return -1;
 	if (max_entries)

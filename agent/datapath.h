@@ -18,14 +18,12 @@
 
 #include "attachments.h"
 #include "compile.h"
+#include "mapsync.h"
 
 #define EW_DEFAULT_BPFFS "/sys/fs/bpf/edgewire"
 
 struct ew_datapath;
 
-struct ew_apply_result {
-	size_t upserts, deletes, failures;
-};
 
 enum ew_tc_attach {
 	EW_TC_ATTACH_AUTO,   /* tcx where the kernel has it, else clsact */

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "http.h"
 #include "log.h"
+#include "maglev.h"
 #include "metrics.h"
 #include "netutil.h"
 #include "watch.h"
@@ -44,6 +45,9 @@ static const char usage[] =
 	"                     node that is gone is dropped and counted (no-node)\n"
 	"  --vni N            VXLAN network identifier (default 1)\n"
 	"  --vxlan-port PORT  VXLAN UDP port (default 4789)\n"
+	"  --maglev-table-size N  slots of each service's Maglev table, a prime;\n"
+	"                     more slots spread more backends evenly and cost 4\n"
+	"                     bytes each per service port (default 1021)\n"
 	"  --tc-attach MODE   auto (tcx where the kernel has it, else clsact),\n"
 	"                     tcx or clsact (default auto)\n"
 	"  --metrics-addr ADDR:PORT  serve /metrics (Prometheus) and /healthz over\n"
@@ -90,6 +94,29 @@ static void print_model(const struct ew_model *m)
 		printf("%s\t%s\n", p->n_ports ? "" : "-",
 		       p->host_network ? "hostNetwork" : "-");
 	}
+	for (size_t i = 0; i < m->n_services; i++) {
+		const struct ew_service *s = &m->services[i];
+
+		printf("service\t%s/%s\t%s\t%s\t", s->namespace, s->name,
+		       s->type == EW_SERVICE_NODE_PORT ? "NodePort" : "ClusterIP",
+		       s->cluster_ip ? ew_format_ipv4(s->cluster_ip, ip) : "-");
+		for (size_t j = 0; j < s->n_ports; j++) {
+			const struct ew_service_port *sp = &s->ports[j];
+
+			printf("%s%u/%s->", j ? "," : "", sp->port,
+			       sp->protocol == EW_PROTO_UDP ? "udp" : "tcp");
+			if (sp->target_port_name)
+				printf("%s", sp->target_port_name);
+			else
+				printf("%u", sp->target_port);
+			if (sp->node_port)
+				printf(":%u", sp->node_port);
+		}
+		printf("\n");
+	}
+	for (size_t i = 0; i < m->n_slices; i++)
+		printf("endpointslice\t%s/%s\t%s\t%zu endpoints\n", m->slices[i].namespace,
+		       m->slices[i].name, m->slices[i].service, m->slices[i].n_endpoints);
 }
 
 static int run_check(const char *dir)
@@ -160,6 +187,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "cluster-cidr", required_argument, NULL, 'C' },
 		{ "vni", required_argument, NULL, 'V' },
 		{ "vxlan-port", required_argument, NULL, 'P' },
+		{ "maglev-table-size", required_argument, NULL, 'M' },
 		{ "metrics-addr", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -208,6 +236,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (parse_number(optarg, "--vxlan-port", 1, 65535, &number))
 				return -1;
 			o->agent.vxlan_port = number;
+			break;
+		case 'M':
+			if (parse_number(optarg, "--maglev-table-size", 2,
+					 EW_MAGLEV_SIZE_MAX, &o->agent.maglev_size))
+				return -1;
+			if (!ew_is_prime(o->agent.maglev_size)) {
+				fprintf(stderr, "edgewire-agent: --maglev-table-size %s: "
+					"expected a prime such as 251, 1021, 4093 or "
+					"16381\n", optarg);
+				return -1;
+			}
 			break;
 		case 'l':
 			if (ew_log_set_level(optarg)) {

@@ -44,3 +44,24 @@ const char *ew_labels_get(const struct ew_labels *l, const char *key)
 			return l->items[i].value;
 	return NULL;
 }
+
+const struct ew_service *ew_model_service(const struct ew_model *m, const char *ns,
+					  const char *name)
+{
+	for (size_t i = 0; i < m->n_services; i++)
+		if (!strcmp(m->services[i].namespace, ns) &&
+		    !strcmp(m->services[i].name, name))
+			return &m->services[i];
+	return NULL;
+}
+
+bool ew_labels_match(const struct ew_labels *selector, const struct ew_labels *labels)
+{
+	for (size_t i = 0; i < selector->n; i++) {
+		const char *v = ew_labels_get(labels, selector->items[i].key);
+
+		if (!v || strcmp(v, selector->items[i].value))
+			return false;
+	}
+	return true;
+}

@@ -73,11 +73,68 @@ struct ew_pod {
 	struct ew_origin origin;
 };
 
+/* v1 Service: the ClusterIP and NodePort parts edgewire implements. */
+enum ew_service_type {
+	EW_SERVICE_CLUSTER_IP,
+	EW_SERVICE_NODE_PORT,
+};
+
+struct ew_service_port {
+	char *name;		 /* NULL when unnamed (allowed for a single port) */
+	uint8_t protocol;	 /* EW_PROTO_TCP or EW_PROTO_UDP; default TCP */
+	uint16_t port;		 /* host byte order */
+	uint16_t node_port;	 /* host byte order; 0: none */
+	uint16_t target_port;	 /* host byte order; 0 when target_port_name is set */
+	char *target_port_name;	 /* a container port name; NULL when numeric */
+};
+
+struct ew_service {
+	char *namespace;
+	char *name;
+	enum ew_service_type type;
+	uint32_t cluster_ip;	/* network byte order; 0: headless or none yet */
+	bool has_selector;	/* spec.selector present: endpoints may be derived */
+	struct ew_labels selector;
+	bool affinity;		/* sessionAffinity: ClientIP */
+	uint32_t affinity_timeout; /* seconds; EW_AFFINITY_TIMEOUT_DEFAULT when unset */
+	size_t n_ports;
+	struct ew_service_port *ports;
+	struct ew_origin origin;
+};
+
+/* discovery.k8s.io/v1 EndpointSlice (IPv4 address type). */
+struct ew_slice_port {
+	char *name;	  /* matches a service port's name; NULL when unnamed */
+	uint8_t protocol; /* default TCP */
+	uint16_t port;	  /* host byte order; 0 when absent */
+};
+
+struct ew_slice_endpoint {
+	uint32_t ip;	  /* network byte order; addresses[0] */
+	bool ready;	  /* conditions; unset ready and serving mean true, */
+	bool serving;	  /* unset terminating means false */
+	bool terminating;
+	char *node_name;  /* NULL when absent */
+};
+
+struct ew_endpoint_slice {
+	char *namespace;
+	char *name;
+	char *service;	  /* label kubernetes.io/service-name */
+	size_t n_ports;
+	struct ew_slice_port *ports;
+	size_t n_endpoints;
+	struct ew_slice_endpoint *endpoints;
+	struct ew_origin origin;
+};
+
 struct ew_model {
-	size_t n_nodes, n_namespaces, n_pods;
+	size_t n_nodes, n_namespaces, n_pods, n_services, n_slices;
 	struct ew_node *nodes;
 	struct ew_namespace *namespaces;
 	struct ew_pod *pods;
+	struct ew_service *services;
+	struct ew_endpoint_slice *slices;
 };
 
 const struct ew_node *ew_model_node(const struct ew_model *m, const char *name);
@@ -88,6 +145,11 @@ const struct ew_pod *ew_model_pod(const struct ew_model *m, const char *ns,
 /* ip in network byte order, not 0 */
 const struct ew_pod *ew_model_pod_by_ip(const struct ew_model *m, uint32_t ip);
 const char *ew_labels_get(const struct ew_labels *l, const char *key);
+const struct ew_service *ew_model_service(const struct ew_model *m, const char *ns,
+					  const char *name);
+/* true when every label of selector is in labels (an empty selector selects
+ * everything) */
+bool ew_labels_match(const struct ew_labels *selector, const struct ew_labels *labels);
 
 /*
  * A store is a directory of Kubernetes-style YAML files. Each load re-reads

@@ -6,13 +6,12 @@
  */
 #include "lib/common.h"
 #include "lib/arp.h"
-#include "lib/config.h"
-#include "lib/encap.h"
 #include "lib/endpoint.h"
-#include "lib/l3.h"
+#include "lib/forward.h"
 #include "lib/metrics.h"
 #include "lib/parse.h"
 #include "lib/route.h"
+#include "lib/service.h"
 
 /* The source must be the pod attached to this interface, with its own MAC:
  * a pod cannot borrow another pod's address. */
@@ -35,40 +34,13 @@ static __always_inline int to_stack(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-/* The destination's pod is on the node that route names. */
-static __always_inline int to_remote_node(struct __sk_buff *skb,
-					  struct iphdr *iph,
-					  const struct ew_route *route)
+/* Routes the IPv4 packet (services already translated) to its destination. */
+static __always_inline int route_from_pod(struct __sk_buff *skb, struct ethhdr *eth,
+					  struct iphdr *iph)
 {
-	struct ew_config *cfg = config_get();
-	__u8 tos = iph->tos;
+	struct ew_endpoint *dst = endpoint_lookup(iph->daddr);
+	struct ew_route *route = dst ? NULL : route_lookup(iph->daddr);
 
-	if (!cfg || !cfg->underlay_ifindex)
-		return drop(skb, EW_REASON_DROP_NO_OVERLAY, EW_DIR_EGRESS);
-	ipv4_dec_ttl(iph);
-	if (vxlan_encap(skb, cfg, route, tos))
-		return drop(skb, EW_REASON_DROP_ENCAP_FAILED, EW_DIR_EGRESS);
-	count(skb, EW_REASON_ENCAP, EW_DIR_EGRESS);
-	/* The kernel routes the outer packet and fills in the MACs. */
-	return bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
-}
-
-static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
-					 struct cursor *c, struct ethhdr *eth)
-{
-	struct iphdr *iph = parse_iphdr(c);
-	struct ew_endpoint *dst;
-	struct ew_route *route;
-	int reason;
-
-	if (!iph)
-		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_EGRESS);
-	reason = check_source(skb, eth, iph);
-	if (reason != EW_REASON_FORWARD)
-		return drop(skb, reason, EW_DIR_EGRESS);
-
-	dst = endpoint_lookup(iph->daddr);
-	route = dst ? NULL : route_lookup(iph->daddr);
 	if (!dst && !route)
 		return to_stack(skb);
 	if (route && (route->flags & EW_ROUTE_LOCAL))
@@ -79,12 +51,34 @@ static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 	if (iph->ttl <= 1)
 		return to_stack(skb);
 	if (route)
-		return to_remote_node(skb, iph, route);
-
+		return to_remote_node(skb, iph, route, EW_DIR_EGRESS);
 	ipv4_dec_ttl(iph);
-	eth_rewrite(eth, dst->node_mac, dst->mac);
-	count(skb, EW_REASON_FORWARD, EW_DIR_EGRESS);
-	return redirect_to_endpoint(dst);
+	return to_endpoint(skb, eth, dst, EW_DIR_EGRESS);
+}
+
+static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
+					 struct cursor *c, struct ethhdr *eth)
+{
+	struct iphdr *iph = parse_iphdr(c);
+	int reason;
+
+	if (!iph)
+		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_EGRESS);
+	reason = check_source(skb, eth, iph);
+	if (reason == EW_REASON_FORWARD)
+		reason = service_xlate(skb, iph, c);
+	if (reason == EW_REASON_TO_UNDERLAY)
+		return to_underlay(skb, EW_DIR_EGRESS);
+	if (reason != EW_REASON_FORWARD)
+		return drop(skb, reason, EW_DIR_EGRESS);
+
+	/* NAT may have moved the packet: find the headers again. */
+	*c = cursor_init(skb);
+	eth = parse_ethhdr(c);
+	iph = eth ? parse_iphdr(c) : NULL;
+	if (!iph)
+		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_EGRESS);
+	return route_from_pod(skb, eth, iph);
 }
 
 SEC("tc")

@@ -2,16 +2,20 @@
 /*
  * TC ingress on the node's underlay interface (the one holding its
  * InternalIP): VXLAN from other nodes is checked, decapsulated and handed
- * straight to the destination pod. Everything else passes untouched.
+ * straight to the destination pod. NodePort connections bpf_xdp.c sent to
+ * pods on other nodes leave in VXLAN. Everything else passes untouched.
  */
 #include "lib/common.h"
 #include "lib/config.h"
+#include "lib/conntrack.h"
 #include "lib/encap.h"
 #include "lib/endpoint.h"
+#include "lib/forward.h"
 #include "lib/l3.h"
 #include "lib/metrics.h"
 #include "lib/parse.h"
 #include "lib/route.h"
+#include "lib/service.h"
 
 /* Outer headers through the inner IPv4 header, options included. */
 #define EW_OVERLAY_HEADERS_LEN (ETH_HLEN + 60 + 8 + 8 + ETH_HLEN + 60)
@@ -50,28 +54,84 @@ static __always_inline int check_vxlan(struct cursor *c, const struct iphdr *out
 	return f->inner_ip ? EW_REASON_FORWARD : EW_REASON_DROP_MALFORMED;
 }
 
-/* After decap the frame is [outer eth][inner IPv4]; deliver it. */
-static __always_inline int deliver_decapped(struct __sk_buff *skb, __u32 daddr)
+/* Decapsulated VXLAN for this node's pods, as [eth][IPv4]. Replies of
+ * services whose client is here are translated back first. */
+static __always_inline int to_local_pod(struct __sk_buff *skb)
 {
-	struct ew_endpoint *ep = endpoint_lookup(daddr);
+	struct ew_endpoint *ep;
 	struct ew_route *route;
 	struct ethhdr *eth;
-	struct cursor c;
+	struct iphdr *iph;
+	struct cursor c = cursor_init(skb);
+	int reason;
 
-	if (!ep) {
-		route = route_lookup(daddr);
-		if (route && (route->flags & EW_ROUTE_LOCAL))
-			return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_INGRESS);
-		count(skb, EW_REASON_TO_STACK, EW_DIR_INGRESS);
-		return TC_ACT_OK;
-	}
+	eth = parse_ethhdr(&c);
+	iph = eth ? parse_iphdr(&c) : NULL;
+	if (!iph)
+		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
+	reason = service_xlate(skb, iph, &c);
+	if (reason == EW_REASON_TO_UNDERLAY)
+		return to_underlay(skb, EW_DIR_INGRESS);
+	if (reason != EW_REASON_FORWARD)
+		return drop(skb, reason, EW_DIR_INGRESS);
+
+	/* NAT may have moved the packet: find the headers again. */
 	c = cursor_init(skb);
 	eth = parse_ethhdr(&c);
-	if (!eth)
+	iph = eth ? parse_iphdr(&c) : NULL;
+	if (!iph)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
-	eth_rewrite(eth, ep->node_mac, ep->mac);
-	count(skb, EW_REASON_FORWARD, EW_DIR_INGRESS);
-	return redirect_to_endpoint(ep);
+	ep = endpoint_lookup(iph->daddr);
+	if (ep)
+		return to_endpoint(skb, eth, ep, EW_DIR_INGRESS);
+	route = route_lookup(iph->daddr);
+	if (route && (route->flags & EW_ROUTE_LOCAL))
+		return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_INGRESS);
+	count(skb, EW_REASON_TO_STACK, EW_DIR_INGRESS);
+	return TC_ACT_OK;
+}
+
+/* The reply of a pod elsewhere to a NodePort client bpf_xdp.c sent there
+ * from this node's address: back to the client, as from the NodePort. */
+static __always_inline int nodeport_reply(struct __sk_buff *skb, const struct iphdr *iph,
+					  struct cursor *c)
+{
+	__u32 l4_off = c->pos - (void *)(long)skb->data;
+	struct ew_ct_entry *reply;
+	struct ew_ct_key t;
+	int reason;
+
+	if (!ct_tuple(iph, c, &t))
+		return TC_ACT_OK;
+	reply = ct_lookup(&t, EW_CT_REPLY);
+	if (!reply || !(reply->flags & EW_CT_NODEPORT) || !(reply->flags & EW_CT_SNAT))
+		return TC_ACT_OK;
+	reason = service_reply(skb, &t, reply, l4_off);
+	if (reason != EW_REASON_TO_UNDERLAY)
+		return drop(skb, reason, EW_DIR_INGRESS);
+	return to_underlay(skb, EW_DIR_INGRESS);
+}
+
+/*
+ * Plain IPv4 from the underlay is the stack's (it also routes to local pods,
+ * with their MTU), but for NodePort connections bpf_xdp.c translated to this
+ * node's address for a pod on another node: they go there in VXLAN, and the
+ * pod's replies go back to the client.
+ */
+static __always_inline int plain_from_underlay(struct __sk_buff *skb,
+					       const struct ew_config *cfg,
+					       struct iphdr *iph, struct cursor *c)
+{
+	struct ew_route *route;
+
+	if (iph->daddr == cfg->node_ip)
+		return nodeport_reply(skb, iph, c);
+	if (iph->saddr != cfg->node_ip || iph->ttl <= 1)
+		return TC_ACT_OK;
+	route = route_lookup(iph->daddr);
+	if (!route || (route->flags & (EW_ROUTE_LOCAL | EW_ROUTE_CLUSTER)))
+		return TC_ACT_OK;
+	return to_remote_node(skb, iph, route, EW_DIR_INGRESS);
 }
 
 SEC("tc")
@@ -79,10 +139,11 @@ int from_underlay(struct __sk_buff *skb)
 {
 	struct ew_config *cfg = config_get();
 	struct vxlan_frame f;
+	struct cursor l4;
 	struct iphdr *outer;
 	struct ethhdr *eth;
 	struct cursor c;
-	__u32 daddr, outer_len;
+	__u32 outer_len;
 	int reason;
 
 	if (!cfg)
@@ -96,24 +157,25 @@ int from_underlay(struct __sk_buff *skb)
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	outer = parse_iphdr(&c);
-	if (!outer || outer->protocol != IPPROTO_UDP || outer->daddr != cfg->node_ip)
+	if (!outer)
 		return TC_ACT_OK;
 	/* A later fragment carries no UDP header: its bytes only look like one. */
-	if (outer->frag_off & bpf_htons(0x1fff))
-		return TC_ACT_OK;
+	if (outer->protocol != IPPROTO_UDP || outer->daddr != cfg->node_ip ||
+	    ipv4_is_later_fragment(outer))
+		return plain_from_underlay(skb, cfg, outer, &c);
+	l4 = c;
 	f.udp = cursor_pull(&c, sizeof(*f.udp));
 	if (!f.udp || f.udp->dest != cfg->vxlan_port)
-		return TC_ACT_OK;
+		return plain_from_underlay(skb, cfg, outer, &l4);
 
 	/* From here on the frame is VXLAN for this node: every verdict counts. */
 	reason = check_vxlan(&c, outer, cfg, &f);
 	if (reason != EW_REASON_FORWARD)
 		return drop(skb, reason, EW_DIR_INGRESS);
-	daddr = f.inner_ip->daddr;
 	outer_len = (void *)f.inner_ip - (void *)outer;
 	if (vxlan_decap(skb, outer_len))
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
-	return deliver_decapped(skb, daddr);
+	return to_local_pod(skb);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -19,13 +19,17 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-#define EW_MAP(_name, _type, _key, _value, _max)                               \
+#define EW_MAP_FLAGS(_name, _type, _key, _value, _max, _flags)                 \
 	struct {                                                               \
 		__uint(type, _type);                                           \
 		__type(key, _key);                                             \
 		__type(value, _value);                                         \
 		__uint(max_entries, _max);                                     \
+		__uint(map_flags, _flags);                                     \
 		__uint(pinning, LIBBPF_PIN_BY_NAME);                           \
 	} _name SEC(".maps")
+
+#define EW_MAP(_name, _type, _key, _value, _max)                               \
+	EW_MAP_FLAGS(_name, _type, _key, _value, _max, 0)
 
 #endif /* EW_BPF_COMMON_H */

@@ -53,31 +53,71 @@ static __always_inline bool event_budget_take(struct ew_event_stats *s, __u64 no
 	return true;
 }
 
-/* IPv4 addresses, protocol and TCP/UDP ports of an Ethernet frame, where it
- * has them. A fragment after the first carries no ports. */
-static __always_inline void event_read_ipv4(struct __sk_buff *skb,
-					    struct ew_event *e)
-{
-	struct iphdr iph;
-	__be16 proto;
-	__be16 ports[2];
+/* Defines fn(ctx, e): the IPv4 addresses, protocol and TCP/UDP ports of the
+ * Ethernet frame in ctx, where it has them, read with load (which checks
+ * every offset). A fragment after the first carries no ports. */
+#define EW_DEFINE_EVENT_READ_IPV4(fn, ctx_type, load)                          \
+	static __always_inline void fn(ctx_type *ctx, struct ew_event *e)      \
+	{                                                                      \
+		struct iphdr iph;                                              \
+		__be16 proto;                                                  \
+		__be16 ports[2];                                               \
+                                                                               \
+		if (load(ctx, offsetof(struct ethhdr, h_proto), &proto,        \
+			 sizeof(proto)) ||                                     \
+		    proto != bpf_htons(ETH_P_IP))                              \
+			return;                                                \
+		if (load(ctx, ETH_HLEN, &iph, sizeof(iph)) ||                  \
+		    iph.version != 4 || iph.ihl < 5)                           \
+			return;                                                \
+		e->protocol = iph.protocol;                                    \
+		e->saddr = iph.saddr;                                          \
+		e->daddr = iph.daddr;                                          \
+		if ((iph.protocol != IPPROTO_TCP &&                            \
+		     iph.protocol != IPPROTO_UDP) ||                           \
+		    (iph.frag_off & bpf_htons(IP_OFFSET_MASK)))                \
+			return;                                                \
+		if (load(ctx, ETH_HLEN + iph.ihl * 4, ports, sizeof(ports)))   \
+			return;                                                \
+		e->sport = ports[0];                                           \
+		e->dport = ports[1];                                           \
+	}
 
-	if (bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
-			       sizeof(proto)) || proto != bpf_htons(ETH_P_IP))
-		return;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)) ||
-	    iph.version != 4 || iph.ihl < 5)
-		return;
-	e->protocol = iph.protocol;
-	e->saddr = iph.saddr;
-	e->daddr = iph.daddr;
-	if ((iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP) ||
-	    (iph.frag_off & bpf_htons(IP_OFFSET_MASK)))
-		return;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN + iph.ihl * 4, ports, sizeof(ports)))
-		return;
-	e->sport = ports[0];
-	e->dport = ports[1];
+EW_DEFINE_EVENT_READ_IPV4(event_read_skb, struct __sk_buff, bpf_skb_load_bytes)
+EW_DEFINE_EVENT_READ_IPV4(event_read_xdp, struct xdp_md, bpf_xdp_load_bytes)
+
+/* The event of a drop, when this CPU's budget allows one: e is filled in
+ * but for the packet's fields. NULL when over budget (counted). */
+static __always_inline struct ew_event_stats *
+event_begin(struct ew_event *e, enum ew_reason reason, enum ew_dir dir)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct ew_event_stats *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&ew_event_stats, &zero);
+	if (!s)
+		return NULL;
+	if (!event_budget_take(s, now)) {
+		s->suppressed++;
+		return NULL;
+	}
+	*e = (struct ew_event){
+		.ts_ns = now,
+		.type = EW_EVENT_DROP,
+		.reason = reason,
+		.dir = dir,
+	};
+	return s;
+}
+
+static __always_inline void event_send(struct ew_event_stats *s,
+				       const struct ew_event *e)
+{
+	if (bpf_ringbuf_output(&ew_events, (void *)e, sizeof(*e), 0))
+		s->lost++;
+	else
+		s->emitted++;
 }
 
 /* Reports a dropped packet to bpfctl monitor, within this CPU's budget.
@@ -87,31 +127,31 @@ static __always_inline void event_read_ipv4(struct __sk_buff *skb,
 static __noinline void emit_drop(struct __sk_buff *skb, enum ew_reason reason,
 				 enum ew_dir dir)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct ew_event_stats *s;
 	struct ew_event e;
-	__u32 zero = 0;
 
-	s = bpf_map_lookup_elem(&ew_event_stats, &zero);
+	s = event_begin(&e, reason, dir);
 	if (!s)
 		return;
-	if (!event_budget_take(s, now)) {
-		s->suppressed++;
+	e.ifindex = skb->ifindex;
+	e.len = skb->len;
+	event_read_skb(skb, &e);
+	event_send(s, &e);
+}
+
+static __noinline void emit_drop_xdp(struct xdp_md *ctx, enum ew_reason reason,
+				     enum ew_dir dir)
+{
+	struct ew_event_stats *s;
+	struct ew_event e;
+
+	s = event_begin(&e, reason, dir);
+	if (!s)
 		return;
-	}
-	e = (struct ew_event){
-		.ts_ns = now,
-		.type = EW_EVENT_DROP,
-		.reason = reason,
-		.dir = dir,
-		.ifindex = skb->ifindex,
-		.len = skb->len,
-	};
-	event_read_ipv4(skb, &e);
-	if (bpf_ringbuf_output(&ew_events, &e, sizeof(e), 0))
-		s->lost++;
-	else
-		s->emitted++;
+	e.ifindex = ctx->ingress_ifindex;
+	e.len = ctx->data_end - ctx->data;
+	event_read_xdp(ctx, &e);
+	event_send(s, &e);
 }
 
 #endif /* EW_BPF_EVENTS_H */

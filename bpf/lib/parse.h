@@ -9,8 +9,8 @@
 
 #include "common.h"
 
-/* Enough linear data for Ethernet plus the longest IPv4 header. */
-#define EW_HEADERS_LEN (ETH_HLEN + 60)
+/* Enough linear data for Ethernet, the longest IPv4 header and the ports. */
+#define EW_HEADERS_LEN (ETH_HLEN + 60 + 8)
 
 struct cursor {
 	void *pos;

@@ -14,7 +14,7 @@
 
 /* Bumped whenever a map layout below changes; bpfctl refuses to read pins of
  * another version rather than misinterpret them. */
-#define EW_ABI_VERSION 1
+#define EW_ABI_VERSION 2
 
 /* Map names: also the pin file names under the bpffs root (<root>/maps/). */
 #define EW_MAP_ENDPOINTS "ew_endpoints"
@@ -24,10 +24,43 @@
 #define EW_MAP_CONFIG	 "ew_config"
 #define EW_MAP_EVENTS	 "ew_events"
 #define EW_MAP_EVENT_STATS "ew_event_stats"
+#define EW_MAP_LB_FRONTENDS "ew_lb_frontends"
+#define EW_MAP_LB_BACKENDS "ew_lb_backends"
+#define EW_MAP_LB_TABLES   "ew_lb_tables"
+#define EW_MAP_LB_MAGLEV   "ew_lb_maglev"
+#define EW_MAP_LB_AFFINITY "ew_lb_affinity"
+#define EW_MAP_CT	   "ew_ct"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
 #define EW_MAX_NODES	 1024
+
+/* Services. A frontend is an address, port and protocol a service answers on
+ * (its ClusterIP, or this node's InternalIP for a NodePort); a backend is a
+ * pod address and port. */
+#define EW_MAX_FRONTENDS 65536
+#define EW_MAX_BACKENDS	 65536
+#define EW_MAX_TABLES	 16384
+#define EW_MAX_AFFINITY	 65536
+#define EW_CT_SIZE	 65536
+
+/* Maglev lookup tables: a prime number of slots, each naming a backend.
+ * Every backend owns M/N slots within one, so M/N >= 100 keeps shares within
+ * 1%; the default suits services of up to 10 backends at 4 KiB a table. */
+#define EW_MAGLEV_SIZE_DEFAULT 1021
+#define EW_MAGLEV_SIZE_MAX     65521
+
+/* sessionAffinity: ClientIP without timeoutSeconds (Kubernetes: 3 hours). */
+#define EW_AFFINITY_TIMEOUT_DEFAULT 10800
+
+/* The source a pod sees when it reaches itself through a service: it would
+ * drop a packet carrying its own address (hairpin). Link-local, as Cilium's. */
+#define EW_HAIRPIN_ADDR 0xa9fe2a01 /* 169.254.42.1, host byte order */
+
+/* NodePort connections translated to this node's address take source ports
+ * from this range (host byte order), outside Linux's default ephemeral one. */
+#define EW_SNAT_PORT_MIN 61000
+#define EW_SNAT_PORT_MAX 65535
 
 /* Events: a ring buffer the datapath writes and bpfctl monitor reads. Each
  * CPU may emit EW_EVENT_BURST events at once and EW_EVENT_RATE a second on
@@ -80,6 +113,120 @@ struct ew_node_key {
 
 struct ew_node_info {
 	__u32 flags; /* reserved, 0 */
+};
+
+/* ew_lb_frontends: where a service answers. Keys are exact: a NodePort has
+ * one frontend per address of this node it is reachable on. */
+struct ew_lb_frontend_key {
+	__u32 addr;
+	__u16 port;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+enum ew_lb_flags {
+	EW_LB_AFFINITY = 1 << 0, /* sessionAffinity: ClientIP */
+	EW_LB_NODEPORT = 1 << 1, /* reachable from outside the cluster */
+};
+
+struct ew_lb_frontend {
+	__u32 table_id;		/* ew_lb_maglev key; 0: no backend, drop */
+	__u32 table_size;	/* slots in that table (prime) */
+	__u32 affinity_timeout; /* seconds, with EW_LB_AFFINITY */
+	__u16 flags;		/* enum ew_lb_flags */
+	__u16 pad;
+};
+
+/* ew_lb_backends: backend id -> address. Ids are stable while the address
+ * stays a backend, so conntrack entries and tables stay valid. */
+struct ew_lb_backend_key {
+	__u32 id;
+};
+
+enum ew_lb_backend_flags {
+	/* Not in any table: new flows never go there, tracked ones finish. */
+	EW_BACKEND_TERMINATING = 1 << 0,
+};
+
+struct ew_lb_backend {
+	__u32 addr;
+	__u16 port;
+	__u8 flags; /* enum ew_lb_backend_flags */
+	__u8 pad;
+};
+
+/* ew_lb_maglev: table id -> array of table_size backend ids, indexed by a
+ * flow's hash modulo table_size. Tables are immutable: a changed backend set
+ * gets a new table, and the frontends switch to it in one write each.
+ * ew_lb_tables describes each for the agent and bpfctl; the datapath never
+ * reads it. */
+struct ew_lb_table_key {
+	__u32 id;
+};
+
+struct ew_lb_table {
+	__u64 digest;	   /* of the backend addresses, in table order */
+	__u32 size;	   /* slots */
+	__u32 n_backends;
+};
+
+/* ew_lb_affinity: LRU, a client's backend for a service port. */
+struct ew_lb_affinity_key {
+	__u32 client;
+	__u32 addr; /* the frontend */
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct ew_lb_affinity {
+	__u64 seen_ns; /* bpf_ktime_get_ns() of the last new connection */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/*
+ * ew_ct: LRU connection tracking of service flows. Two entries per flow,
+ * each keyed by a packet exactly as the datapath sees it before rewriting:
+ *
+ *   EW_CT_SERVICE  client -> frontend     (the client's packets: DNAT them)
+ *   EW_CT_REPLY    backend -> client'     (the backend's replies: reverse NAT)
+ *
+ * client' is the client, or the address it was translated to (EW_CT_SNAT):
+ * EW_HAIRPIN_ADDR for a pod reaching itself, this node's address for a
+ * NodePort client sent to another node.
+ */
+enum ew_ct_type {
+	EW_CT_SERVICE = 1,
+	EW_CT_REPLY = 2,
+};
+
+enum ew_ct_flags {
+	EW_CT_SNAT = 1 << 0,	 /* the client's source was translated */
+	EW_CT_NODEPORT = 1 << 1, /* the client is outside: replies leave by the underlay */
+};
+
+struct ew_ct_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 type; /* enum ew_ct_type */
+	__u16 pad;
+};
+
+struct ew_ct_entry {
+	__u64 created_ns;
+	__u64 seen_ns;	   /* refreshed at most once a second */
+	__u32 backend_id;  /* SERVICE: the backend the flow is pinned to */
+	__u32 nat_addr;	   /* SERVICE: source written with SNAT; REPLY: source
+			    * to restore (the frontend) */
+	__u32 orig_addr;   /* REPLY with SNAT: destination to restore (the client) */
+	__u16 nat_port;	   /* pairs with nat_addr */
+	__u16 orig_port;   /* pairs with orig_addr */
+	__u32 flags;	   /* enum ew_ct_flags */
+	__u32 pad;
 };
 
 /* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
@@ -150,5 +297,15 @@ _Static_assert(sizeof(struct ew_metrics) == 16, "ew_metrics layout");
 _Static_assert(sizeof(struct ew_config) == 32, "ew_config layout");
 _Static_assert(sizeof(struct ew_event) == 32, "ew_event layout");
 _Static_assert(sizeof(struct ew_event_stats) == 40, "ew_event_stats layout");
+_Static_assert(sizeof(struct ew_lb_frontend_key) == 8, "ew_lb_frontend_key layout");
+_Static_assert(sizeof(struct ew_lb_frontend) == 16, "ew_lb_frontend layout");
+_Static_assert(sizeof(struct ew_lb_backend_key) == 4, "ew_lb_backend_key layout");
+_Static_assert(sizeof(struct ew_lb_backend) == 8, "ew_lb_backend layout");
+_Static_assert(sizeof(struct ew_lb_table_key) == 4, "ew_lb_table_key layout");
+_Static_assert(sizeof(struct ew_lb_table) == 16, "ew_lb_table layout");
+_Static_assert(sizeof(struct ew_lb_affinity_key) == 12, "ew_lb_affinity_key layout");
+_Static_assert(sizeof(struct ew_lb_affinity) == 16, "ew_lb_affinity layout");
+_Static_assert(sizeof(struct ew_ct_key) == 16, "ew_ct_key layout");
+_Static_assert(sizeof(struct ew_ct_entry) == 40, "ew_ct_entry layout");
 
 #endif /* EDGEWIRE_ABI_H */

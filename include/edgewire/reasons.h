@@ -13,6 +13,8 @@
 	X(TO_STACK, 1, "to-stack", "handed to the node's IP stack")                \
 	X(ARP_REPLY, 2, "arp-reply", "ARP request answered with the gateway MAC") \
 	X(ENCAP, 3, "encap", "sent in VXLAN to the node that owns the pod")        \
+	X(TO_UNDERLAY, 4, "to-underlay",                                           \
+	  "NodePort reply sent out the underlay to its external client")           \
 	X(DROP_MALFORMED, 16, "malformed", "truncated or invalid header")          \
 	X(DROP_UNSUPPORTED_L3, 17, "unsupported-l3",                               \
 	  "ethertype other than IPv4 and ARP")                                     \
@@ -33,13 +35,19 @@
 	X(DROP_ENCAP_FAILED, 25, "encap-failed",                                   \
 	  "the kernel could not make room for the VXLAN headers")                  \
 	X(DROP_NO_OVERLAY, 26, "no-overlay",                                       \
-	  "destination on another node, but this node has no underlay interface")
+	  "destination on another node, but this node has no underlay interface") \
+	X(DROP_NO_BACKEND, 27, "no-backend",                                       \
+	  "service port with no ready backend")                                    \
+	X(DROP_NAT_FAILED, 28, "nat-failed",                                       \
+	  "no free source port to translate a NodePort connection to")             \
+	X(DROP_NO_ROUTE, 29, "no-route",                                           \
+	  "no route back to the external client of a NodePort reply")
 
 enum ew_reason {
 #define EW_REASON_ENUM(name, code, str, desc) EW_REASON_##name = code,
 	EW_REASONS(EW_REASON_ENUM)
 #undef EW_REASON_ENUM
-	EW_REASON_MAX = 32,
+	EW_REASON_MAX = 64,
 };
 
 #define EW_DROP_FIRST EW_REASON_DROP_MALFORMED

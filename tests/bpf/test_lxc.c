@@ -24,6 +24,7 @@
 
 #include <linux/pkt_cls.h>
 
+#include "bpf_expect.h"
 #include "bpf_harness.h"
 #include "pkt.h"
 
@@ -123,71 +124,15 @@ static void arp_request_from_a(struct pkt *p)
 
 /* --- the check every case makes ----------------------------------------------------- */
 
-static void expect_bytes(const void *got, size_t got_len, const void *want,
-			 size_t want_len)
-{
-	long diff = pkt_first_diff(got, got_len, want, want_len);
-	static char got_hex[8192], want_hex[8192];
-
-	if (diff < 0)
-		return;
-	pkt_hex(got, got_len, got_hex, sizeof(got_hex));
-	pkt_hex(want, want_len, want_hex, sizeof(want_hex));
-	cr_expect_fail("output packet differs at byte %ld (got %zu bytes, want %zu)\n"
-		       "got:\n%s\nwant:\n%s",
-		       diff, got_len, want_len, got_hex, want_hex);
-}
-
-/* The packet was counted once, with its length, under (reason, egress), and
- * no other counter of either direction moved. */
-static void expect_counted(const struct bh_counters *before,
-			   const struct bh_counters *after, uint32_t reason,
-			   size_t len)
-{
-	uint32_t r, dir;
-
-	for (r = 0; r < EW_REASON_MAX; r++) {
-		for (dir = 0; dir < EW_DIR_MAX; dir++) {
-			struct ew_metrics d = bh_counters_delta(before, after, r, dir);
-			bool hit = r == reason && dir == EW_DIR_EGRESS;
-
-			cr_expect_eq(d.packets, hit ? 1 : 0,
-				     "%s/%s: %llu packets counted, want %d",
-				     bh_reason_name(r), dir ? "ingress" : "egress",
-				     (unsigned long long)d.packets, hit ? 1 : 0);
-			cr_expect_eq(d.bytes, hit ? len : 0,
-				     "%s/%s: %llu bytes counted, want %zu",
-				     bh_reason_name(r), dir ? "ingress" : "egress",
-				     (unsigned long long)d.bytes, hit ? len : 0);
-		}
-	}
-}
-
-/*
- * Runs in from pod A's interface and checks that the program
- *  - returns verdict,
- *  - leaves exactly the bytes of want (NULL: the packet unchanged),
- *  - counts the packet as expect_counted() says.
- * The result stays in res for further checks.
- */
+/* Runs in from pod A's interface and checks, as expect_run_on() says, that
+ * the program returns verdict, leaves exactly the bytes of want (NULL: the
+ * packet unchanged) and counts the packet under (reason, egress) alone. The
+ * result stays in res for further checks. */
 static void expect_run(const struct pkt *in, int verdict, uint32_t reason,
 		       const struct pkt *want)
 {
-	struct bh_counters before, after;
-	int err;
-
-	cr_assert_eq(bh_counters_read(&h, &before), 0);
-	err = bh_run_pkt(&h, in, IF_HERE, &res);
-	cr_assert_eq(err, 0, "BPF_PROG_TEST_RUN failed: %s", strerror(-err));
-	cr_assert_eq(bh_counters_read(&h, &after), 0);
-
-	cr_expect_eq(res.retval, verdict, "verdict %s (%d), want %s (%d)",
-		     bh_verdict_name(res.retval), res.retval,
-		     bh_verdict_name(verdict), verdict);
-	if (!want)
-		want = in;
-	expect_bytes(res.data, res.len, want->data, want->len);
-	expect_counted(&before, &after, reason, in->len);
+	expect_run_on(&h, BH_FROM_CONTAINER, IF_HERE, in, verdict, reason, in->len, want,
+		      &res);
 }
 
 /* A forwarded packet: valid IPv4 checksum by full recompute, and everything
@@ -628,11 +573,7 @@ static struct bh_wire wire;
 
 static void wire_setup(void)
 {
-	int err = bh_wire_open(&h, &wire);
-
-	if (err == -EPERM)
-		cr_skip_test("network namespaces need CAP_SYS_ADMIN");
-	cr_assert_eq(err, 0, "cannot set up the veth pairs: %s", strerror(-err));
+	wire_open_or_skip(&h, &wire);
 	cr_assert_eq(bh_add_endpoint(&h, IP_A, (uint32_t)wire.host_ifindex[0], MAC_A, GW_A), 0);
 	cr_assert_eq(bh_add_endpoint(&h, IP_B, (uint32_t)wire.host_ifindex[1], MAC_B, GW_B), 0);
 }
@@ -663,7 +604,7 @@ static void expect_wire(const struct pkt *in, uint32_t reason, int to_pod,
 		cr_expect_eq(n, 0, "unexpected %d-byte frame at ewp%d", n, pod);
 	}
 	cr_assert_eq(bh_counters_read(&h, &after), 0);
-	expect_counted(&before, &after, reason, in->len);
+	expect_counted(&before, &after, reason, EW_DIR_EGRESS, in->len);
 }
 
 /* Since Linux 6.18.x BPF_PROG_TEST_RUN refuses an IPv4 frame this short

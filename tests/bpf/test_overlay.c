@@ -28,6 +28,7 @@
 
 #include <linux/pkt_cls.h>
 
+#include "bpf_expect.h"
 #include "bpf_harness.h"
 #include "pkt.h"
 
@@ -156,38 +157,11 @@ static void ipv4_packet(struct pkt *p, const uint8_t *eth_src,
 	cr_assert(!p->overflow, "test packet does not fit");
 }
 
-/* The outer headers of a VXLAN frame, through the inner Ethernet header. */
-struct tunnel {
-	const uint8_t *eth_src, *eth_dst;
-	uint32_t saddr, daddr;
-	uint8_t tos;
-	uint16_t sport, dport;
-	uint32_t vni;
-	const uint8_t *vtep_src, *vtep_dst;
-	uint16_t inner_type; /* ethertype of the inner frame */
-};
-
-/* Appends t's headers, the outer IPv4 header as the datapath writes it
- * (id 0, DF, TTL 64). */
-static void tunnel_layers(struct pkt *p, const struct tunnel *t)
-{
-	struct iphdr *outer;
-
-	pkt_eth(p, t->eth_src, t->eth_dst, ETH_P_IP);
-	pkt_ipv4(p, t->saddr, t->daddr, IPPROTO_UDP, 64);
-	outer = pkt_ipv4_hdr(p);
-	outer->id = 0;
-	outer->tos = t->tos;
-	pkt_udp(p, t->sport, t->dport);
-	pkt_vxlan(p, t->vni);
-	pkt_eth(p, t->vtep_src, t->vtep_dst, t->inner_type ? t->inner_type : ETH_P_IP);
-}
-
-static void vxlan_packet(struct pkt *p, const struct tunnel *t, uint32_t saddr,
+static void vxlan_packet(struct pkt *p, const struct pkt_tunnel *t, uint32_t saddr,
 			 uint32_t daddr, uint8_t proto, uint8_t ttl)
 {
 	pkt_init(p);
-	tunnel_layers(p, t);
+	pkt_tunnel(p, t);
 	ipv4_layers(p, saddr, daddr, proto, ttl, 40000);
 	pkt_finish(p);
 	cr_assert(!p->overflow, "test packet does not fit");
@@ -195,9 +169,9 @@ static void vxlan_packet(struct pkt *p, const struct tunnel *t, uint32_t saddr,
 
 /* The tunnel node 1 sends node 2 for pod A's frame: the frame's own first
  * 14 bytes (the kernel fills in the outer MACs after the redirect). */
-static struct tunnel to_node2(uint16_t sport)
+static struct pkt_tunnel to_node2(uint16_t sport)
 {
-	return (struct tunnel){
+	return (struct pkt_tunnel){
 		.eth_src = MAC_A, .eth_dst = GW_A,
 		.saddr = NODE1, .daddr = NODE2,
 		.sport = sport, .dport = PORT, .vni = VNI,
@@ -206,9 +180,9 @@ static struct tunnel to_node2(uint16_t sport)
 }
 
 /* The tunnel node 2 sends node 1, as it arrives on node 1's underlay. */
-static struct tunnel from_node2(void)
+static struct pkt_tunnel from_node2(void)
 {
-	return (struct tunnel){
+	return (struct pkt_tunnel){
 		.eth_src = U2, .eth_dst = U1,
 		.saddr = NODE2, .daddr = NODE1,
 		.sport = SPORT_IN, .dport = PORT, .vni = VNI,
@@ -219,96 +193,23 @@ static struct tunnel from_node2(void)
 /* What pod C on node 2 sent pod A (or any daddr), as it arrives on node 1. */
 static void vxlan_from_c(struct pkt *p, uint32_t daddr, uint8_t proto)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 
 	vxlan_packet(p, &t, IP_C, daddr, proto, 63);
 }
 
 /* --- the checks ----------------------------------------------------------------- */
 
-static void expect_bytes(const void *got, size_t got_len, const void *want,
-			 size_t want_len)
-{
-	long diff = pkt_first_diff(got, got_len, want, want_len);
-	static char got_hex[8192], want_hex[8192];
-
-	if (diff < 0)
-		return;
-	pkt_hex(got, got_len, got_hex, sizeof(got_hex));
-	pkt_hex(want, want_len, want_hex, sizeof(want_hex));
-	cr_expect_fail("output packet differs at byte %ld (got %zu bytes, want %zu)\n"
-		       "got:\n%s\nwant:\n%s",
-		       diff, got_len, want_len, got_hex, want_hex);
-}
-
-#define UNCOUNTED UINT32_MAX /* a reason for packets no counter may see */
-
-/* The packet was counted once, with len bytes, under (reason, dir), and no
- * other counter of either direction moved (none at all for UNCOUNTED). */
-static void expect_counted(const struct bh_counters *before,
-			   const struct bh_counters *after, uint32_t reason,
-			   uint32_t dir, size_t len)
-{
-	uint32_t r, d;
-
-	for (r = 0; r < EW_REASON_MAX; r++) {
-		for (d = 0; d < EW_DIR_MAX; d++) {
-			struct ew_metrics m = bh_counters_delta(before, after, r, d);
-			bool hit = r == reason && d == dir;
-
-			cr_expect_eq(m.packets, hit ? 1 : 0,
-				     "%s/%s: %llu packets counted, want %d",
-				     bh_reason_name(r), d ? "ingress" : "egress",
-				     (unsigned long long)m.packets, hit ? 1 : 0);
-			cr_expect_eq(m.bytes, hit ? len : 0,
-				     "%s/%s: %llu bytes counted, want %zu",
-				     bh_reason_name(r), d ? "ingress" : "egress",
-				     (unsigned long long)m.bytes, hit ? len : 0);
-		}
-	}
-}
-
-/*
- * Runs in through prog on node and checks that the program
- *  - returns verdict,
- *  - leaves exactly the bytes of want (NULL: the packet unchanged),
- *  - counts it once under reason with len bytes, egress for from_container
- *    and ingress for from_underlay, and nothing else (UNCOUNTED: nothing).
- * The result stays in res for further checks.
- */
-static void expect_run_on(struct bh *node, enum bh_prog prog, const struct pkt *in,
-			  int verdict, uint32_t reason, size_t len,
-			  const struct pkt *want)
-{
-	uint32_t dir = prog == BH_FROM_UNDERLAY ? EW_DIR_INGRESS : EW_DIR_EGRESS;
-	struct bh_counters before, after;
-	int err;
-
-	cr_assert(!in->overflow && (!want || !want->overflow), "test packet does not fit");
-	cr_assert_eq(bh_counters_read(node, &before), 0);
-	err = bh_run_prog(node, prog, in->data, in->len, IF_HERE, &res);
-	cr_assert_eq(err, 0, "BPF_PROG_TEST_RUN failed: %s", strerror(-err));
-	cr_assert_eq(bh_counters_read(node, &after), 0);
-
-	cr_expect_eq(res.retval, verdict, "verdict %s (%d), want %s (%d)",
-		     bh_verdict_name(res.retval), res.retval,
-		     bh_verdict_name(verdict), verdict);
-	if (!want)
-		want = in;
-	expect_bytes(res.data, res.len, want->data, want->len);
-	expect_counted(&before, &after, reason, dir, len);
-}
-
 static void expect_container(const struct pkt *in, int verdict, uint32_t reason,
 			     size_t len, const struct pkt *want)
 {
-	expect_run_on(&h, BH_FROM_CONTAINER, in, verdict, reason, len, want);
+	expect_run_on(&h, BH_FROM_CONTAINER, IF_HERE, in, verdict, reason, len, want, &res);
 }
 
 static void expect_underlay(const struct pkt *in, int verdict, uint32_t reason,
 			    size_t len, const struct pkt *want)
 {
-	expect_run_on(&h, BH_FROM_UNDERLAY, in, verdict, reason, len, want);
+	expect_run_on(&h, BH_FROM_UNDERLAY, IF_HERE, in, verdict, reason, len, want, &res);
 }
 
 /* Traffic that is no VXLAN for this node: untouched, and no counter moves. */
@@ -404,7 +305,7 @@ static void expect_encap(uint8_t proto)
 {
 	struct bh_counters before, after;
 	struct pkt in, want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 
 	ipv4_packet(&in, MAC_A, GW_A, IP_A, IP_C, proto, 64);
 	cr_assert_eq(bh_counters_read(&h, &before), 0);
@@ -437,7 +338,7 @@ Test(overlay, pod_to_remote_pod_icmp_is_encapsulated_to_its_node)
 Test(overlay, encap_copies_the_inner_tos)
 {
 	struct pkt in, want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 
 	ipv4_packet(&in, MAC_A, GW_A, IP_A, IP_C, IPPROTO_UDP, 64);
 	pkt_ipv4_hdr(&in)->tos = TOS_EF | 0x01 /* ECT(1) */;
@@ -457,7 +358,7 @@ Test(overlay, inner_ipv4_options_are_encapsulated_whole)
 {
 	static const uint8_t router_alert[4] = { 0x94, 0x04, 0x00, 0x00 };
 	struct pkt in, want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 
 	pkt_init(&in);
 	pkt_eth(&in, MAC_A, GW_A, ETH_P_IP);
@@ -469,7 +370,7 @@ Test(overlay, inner_ipv4_options_are_encapsulated_whole)
 
 	t = to_node2(run_encap(&in));
 	pkt_init(&want);
-	tunnel_layers(&want, &t);
+	pkt_tunnel(&want, &t);
 	pkt_ipv4(&want, IP_A, IP_C, IPPROTO_UDP, 63);
 	pkt_ipv4_options(&want, router_alert, sizeof(router_alert));
 	pkt_udp(&want, 40000, 53);
@@ -510,7 +411,7 @@ Test(overlay, outer_source_port_is_stable_per_flow_and_spreads_over_flows)
 Test(overlay, encap_honours_the_configured_vni_and_port)
 {
 	struct pkt in, want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 
 	set_config(&h, NODE1, V1, VNI_OTHER, PORT_OTHER);
 	ipv4_packet(&in, MAC_A, GW_A, IP_A, IP_C, IPPROTO_TCP, 64);
@@ -626,7 +527,7 @@ Test(overlay, vxlan_without_redirect_peer_is_delivered_the_same)
 Test(overlay, vxlan_with_outer_ipv4_options_is_delivered)
 {
 	static const uint8_t nops[8] = { 1, 1, 1, 1, 1, 1, 1, 0 };
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in, want;
 
 	pkt_init(&in);
@@ -647,11 +548,11 @@ Test(overlay, vxlan_with_outer_ipv4_options_is_delivered)
 Test(overlay, vxlan_with_inner_ipv4_options_is_delivered_with_them)
 {
 	static const uint8_t router_alert[4] = { 0x94, 0x04, 0x00, 0x00 };
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in, want;
 
 	pkt_init(&in);
-	tunnel_layers(&in, &t);
+	pkt_tunnel(&in, &t);
 	pkt_ipv4(&in, IP_C, IP_A, IPPROTO_UDP, 63);
 	pkt_ipv4_options(&in, router_alert, sizeof(router_alert));
 	pkt_udp(&in, 40000, 53);
@@ -689,7 +590,7 @@ Test(overlay, vxlan_to_the_node_goes_to_the_stack_decapsulated)
 
 Test(overlay, vxlan_from_an_unknown_node_is_dropped_untouched)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in;
 
 	t.saddr = NODE_UNKNOWN;
@@ -699,7 +600,7 @@ Test(overlay, vxlan_from_an_unknown_node_is_dropped_untouched)
 
 Test(overlay, vxlan_with_another_vni_is_dropped)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in;
 
 	t.vni = VNI + 1;
@@ -721,7 +622,7 @@ Test(overlay, vxlan_reserved_bits_are_ignored)
 
 Test(overlay, vxlan_with_the_configured_vni_and_port_is_delivered)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in, want;
 
 	set_config(&h, NODE1, V1, VNI_OTHER, PORT_OTHER);
@@ -817,12 +718,12 @@ Test(overlay, outer_ipv4_later_fragment_passes_to_the_stack)
 
 Test(overlay, inner_arp_is_unsupported_l3)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in;
 
 	t.inner_type = ETH_P_ARP;
 	pkt_init(&in);
-	tunnel_layers(&in, &t);
+	pkt_tunnel(&in, &t);
 	pkt_arp(&in, ARPOP_REQUEST, MAC_C, IP_C, MAC_ZERO, IP_A);
 	pkt_finish(&in);
 	expect_underlay(&in, TC_ACT_SHOT, EW_REASON_DROP_UNSUPPORTED_L3, in.len, NULL);
@@ -832,12 +733,12 @@ Test(overlay, inner_ipv6_is_unsupported_l3)
 {
 	static const uint8_t src[16] = { 0xfd, [15] = 0x05 };
 	static const uint8_t dst[16] = { 0xfd, [15] = 0x0a };
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in;
 
 	t.inner_type = ETH_P_IPV6;
 	pkt_init(&in);
-	tunnel_layers(&in, &t);
+	pkt_tunnel(&in, &t);
 	pkt_ipv6(&in, src, dst, IPPROTO_UDP, 64);
 	pkt_udp(&in, 40000, 53);
 	pkt_payload(&in, PAYLOAD, sizeof(PAYLOAD) - 1);
@@ -865,7 +766,7 @@ Test(overlay, udp_to_another_port_of_the_node_passes_untouched)
 
 Test(overlay, vxlan_to_another_address_passes_untouched)
 {
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in;
 
 	t.daddr = NODE_OTHER;
@@ -939,8 +840,8 @@ static void expect_round_trip(uint8_t proto)
 	pkt_payload(&wire, res.data, res.len);
 
 	ipv4_packet(&want, GW_C, MAC_C, IP_A, IP_C, proto, 63);
-	expect_run_on(&node2, BH_FROM_UNDERLAY, &wire, TC_ACT_REDIRECT, EW_REASON_FORWARD,
-		      want.len, &want);
+	expect_run_on(&node2, BH_FROM_UNDERLAY, IF_HERE, &wire, TC_ACT_REDIRECT,
+		      EW_REASON_FORWARD, want.len, &want, &res);
 	bh_close(&node2);
 }
 
@@ -969,7 +870,7 @@ Test(overlay, byte_counters_add_up_packet_lengths)
 	struct bh_counters before, after;
 	struct ew_metrics encap, fwd, drop;
 	struct pkt small, large, decap, unknown;
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	size_t i;
 
 	for (i = 0; i < sizeof(big); i++)
@@ -1026,10 +927,7 @@ static void wire_setup(void)
 	struct ew_config cfg = node_config(NODE1, V1, VNI, PORT);
 	int err;
 
-	err = bh_wire_open(&h, &wire);
-	if (err == -EPERM)
-		cr_skip_test("network namespaces need CAP_SYS_ADMIN");
-	cr_assert_eq(err, 0, "cannot set up the veth pairs: %s", strerror(-err));
+	wire_open_or_skip(&h, &wire);
 	err = bh_underlay_open(&h, &wire, &ul, NODE1, NODE2);
 	cr_assert_eq(err, 0, "cannot set up the underlay: %s", strerror(-err));
 	cfg.underlay_ifindex = (uint32_t)ul.ifindex;
@@ -1067,7 +965,7 @@ Test(overlay, encapsulated_packet_leaves_the_underlay_to_node_2)
 {
 	struct bh_counters before, after;
 	struct pkt in, want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 	int err;
 
 	wire_setup();
@@ -1092,7 +990,7 @@ Test(overlay, decapsulated_packet_arrives_at_the_pod)
 {
 	static uint8_t got[PKT_MAX_LEN];
 	struct bh_counters before, after;
-	struct tunnel t = from_node2();
+	struct pkt_tunnel t = from_node2();
 	struct pkt in, want;
 	int err, n;
 
@@ -1145,7 +1043,7 @@ Test(overlay, gso_packet_is_encapsulated_once_and_segmented_by_the_kernel)
 {
 	struct bh_counters before, after;
 	struct pkt in, seg, outer_want;
-	struct tunnel t;
+	struct pkt_tunnel t;
 	size_t payload_at = 0;
 	int i, err;
 
@@ -1187,7 +1085,7 @@ Test(overlay, gso_packet_is_encapsulated_once_and_segmented_by_the_kernel)
 			t.eth_dst = ul.peer_mac;
 		}
 		pkt_init(&outer_want);
-		tunnel_layers(&outer_want, &t);
+		pkt_tunnel(&outer_want, &t);
 		pkt_payload(&outer_want, res.data + INNER_IP, res.len - INNER_IP);
 		pkt_outer_ipv4_hdr(&outer_want)->id = outer->id;
 		pkt_finish(&outer_want);

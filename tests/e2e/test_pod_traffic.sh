@@ -97,7 +97,7 @@ check "endpoints are all still there" \
 	test "$(bpfctl node-a --json endpoints | jq length)" -eq 4
 new_agent_logged() { tail -n "+$((log_lines + 1))" "$AGENT_LOG" | grep -q "$1"; }
 check "the new agent changed nothing that was right" \
-	new_agent_logged "programmed 4 endpoints, 3 routes, 1 nodes: 0 written, 0 deleted"
+	new_agent_logged "programmed 4 endpoints, 3 routes, 1 nodes, .*: 0 written, 0 deleted"
 
 echo "# a broken store file changes nothing and is reported"
 cp "$NEXT/pod-shop-web-1.yaml" "$WORK/web-1.good"

@@ -14,6 +14,7 @@
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/neighbour.h>
 #include <linux/pkt_cls.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
@@ -33,6 +34,7 @@
 
 #include "bpf_lxc.skel.h"
 #include "bpf_overlay.skel.h"
+#include "bpf_xdp.skel.h"
 
 /* libbpf's own messages: warnings always, debug output with EW_TEST_DEBUG. */
 static int bh_libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -76,15 +78,15 @@ static int clear_pin_paths(struct bpf_object *obj, const char *what)
 	return 0;
 }
 
-/* bpf_overlay uses bpf_lxc's maps of the same name, as both use the same
+/* obj (what) uses bpf_lxc's maps of the same name, as both use the same
  * pins in production. Internal maps (.rodata) and maps bpf_lxc lacks stay
- * bpf_overlay's own (h->overlay->maps). */
-static int share_maps(struct bpf_object *overlay, struct bpf_object *lxc)
+ * obj's own. */
+static int share_maps(struct bpf_object *obj, struct bpf_object *lxc, const char *what)
 {
 	struct bpf_map *map, *theirs;
 	int err;
 
-	bpf_object__for_each_map(map, overlay) {
+	bpf_object__for_each_map(map, obj) {
 		if (bpf_map__is_internal(map))
 			continue;
 		theirs = bpf_object__find_map_by_name(lxc, bpf_map__name(map));
@@ -92,7 +94,7 @@ static int share_maps(struct bpf_object *overlay, struct bpf_object *lxc)
 			continue;
 		err = bpf_map__reuse_fd(map, bpf_map__fd(theirs));
 		if (err) {
-			fprintf(stderr, "bh_open: bpf_overlay cannot reuse map %s: %s\n",
+			fprintf(stderr, "bh_open: %s cannot reuse map %s: %s\n", what,
 				bpf_map__name(map), strerror(-err));
 			return err;
 		}
@@ -100,34 +102,61 @@ static int share_maps(struct bpf_object *overlay, struct bpf_object *lxc)
 	return 0;
 }
 
+static int open_failed(const char *what)
+{
+	int err = -errno;
+
+	fprintf(stderr, "bh_open: cannot open the %s skeleton: %s\n", what, strerror(-err));
+	return err;
+}
+
+/* Loads the skeleton s, opened after bpf_lxc was loaded, with no pins and
+ * bpf_lxc's maps. */
+static int load_with_lxc_maps(struct bh *h, struct bpf_object_skeleton *s,
+			      const char *what)
+{
+	int err = clear_pin_paths(*s->obj, what);
+
+	if (!err)
+		err = share_maps(*s->obj, h->skel->obj, what);
+	if (err)
+		return err;
+	err = bpf_object__load_skeleton(s);
+	if (err)
+		fprintf(stderr, "bh_open: cannot load %s: %s "
+			"(run as root; EW_TEST_DEBUG=1 shows the verifier log)\n",
+			what, strerror(-err));
+	return err;
+}
+
 static int open_overlay(struct bh *h, const struct bh_opts *opts)
 {
 	int err;
 
 	h->overlay = bpf_overlay__open();
-	if (!h->overlay) {
-		err = -errno;
-		fprintf(stderr, "bh_open: cannot open the bpf_overlay skeleton: %s\n",
-			strerror(-err));
-		return err;
-	}
-	err = clear_pin_paths(h->overlay->obj, "bpf_overlay");
-	if (err)
-		return err;
-	err = share_maps(h->overlay->obj, h->skel->obj);
-	if (err)
-		return err;
+	if (!h->overlay)
+		return open_failed("bpf_overlay");
 	if (opts)
 		h->overlay->rodata->redirect_peer_unavailable =
 			opts->redirect_peer_unavailable;
-	err = bpf_overlay__load(h->overlay);
-	if (err) {
-		fprintf(stderr, "bh_open: cannot load bpf_overlay: %s "
-			"(run as root; EW_TEST_DEBUG=1 shows the verifier log)\n",
-			strerror(-err));
+	err = load_with_lxc_maps(h, h->overlay->skeleton, "bpf_overlay");
+	if (err)
 		return err;
-	}
 	h->underlay_prog_fd = bpf_program__fd(h->overlay->progs.from_underlay);
+	return 0;
+}
+
+static int open_xdp(struct bh *h)
+{
+	int err;
+
+	h->xdp = bpf_xdp__open();
+	if (!h->xdp)
+		return open_failed("bpf_xdp");
+	err = load_with_lxc_maps(h, h->xdp->skeleton, "bpf_xdp");
+	if (err)
+		return err;
+	h->netdev_prog_fd = bpf_program__fd(h->xdp->progs.from_netdev);
 	return 0;
 }
 
@@ -139,12 +168,8 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 	libbpf_set_print(bh_libbpf_print);
 
 	h->skel = bpf_lxc__open();
-	if (!h->skel) {
-		err = -errno;
-		fprintf(stderr, "bh_open: cannot open the bpf_lxc skeleton: %s\n",
-			strerror(-err));
-		return err;
-	}
+	if (!h->skel)
+		return open_failed("bpf_lxc");
 	err = clear_pin_paths(h->skel->obj, "bpf_lxc");
 	if (err)
 		goto fail;
@@ -165,8 +190,15 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 	h->metrics_fd = bpf_map__fd(h->skel->maps.ew_metrics);
 	h->nodes_fd = bpf_map__fd(h->skel->maps.ew_nodes);
 	h->config_fd = bpf_map__fd(h->skel->maps.ew_config);
+	h->lb_frontends_fd = bpf_map__fd(h->skel->maps.ew_lb_frontends);
+	h->lb_backends_fd = bpf_map__fd(h->skel->maps.ew_lb_backends);
+	h->lb_maglev_fd = bpf_map__fd(h->skel->maps.ew_lb_maglev);
+	h->lb_affinity_fd = bpf_map__fd(h->skel->maps.ew_lb_affinity);
+	h->ct_fd = bpf_map__fd(h->skel->maps.ew_ct);
 
 	err = open_overlay(h, opts);
+	if (!err)
+		err = open_xdp(h);
 	if (err)
 		goto fail;
 	return 0;
@@ -178,6 +210,8 @@ fail:
 
 void bh_close(struct bh *h)
 {
+	if (h->xdp)
+		bpf_xdp__destroy(h->xdp);
 	if (h->overlay)
 		bpf_overlay__destroy(h->overlay);
 	if (h->skel)
@@ -253,34 +287,228 @@ int bh_set_config(struct bh *h, const struct ew_config *cfg)
 	return 0;
 }
 
+/* --- services ------------------------------------------------------------------ */
+
+/* 0 when the map operation fn just made returned ret = 0; else its errno,
+ * negative, after saying on stderr that fn could not <verb> <what>. */
+static int map_result(int ret, const char *fn, const char *verb, const char *what)
+{
+	int err;
+
+	if (!ret)
+		return 0;
+	err = -errno;
+	fprintf(stderr, "%s: cannot %s %s: %s\n", fn, verb, what, strerror(-err));
+	return err;
+}
+
+static int map_write(int fd, const void *key, const void *val, const char *fn,
+		     const char *what)
+{
+	return map_result(bpf_map_update_elem(fd, key, val, BPF_ANY), fn, "write", what);
+}
+
+/* bpf_map_lookup_elem(fd, key, val); only errors other than -ENOENT (a
+ * missing entry is an answer) are reported. */
+static int map_read(int fd, const void *key, void *val, const char *fn)
+{
+	int err;
+
+	if (!bpf_map_lookup_elem(fd, key, val))
+		return 0;
+	err = -errno;
+	if (err != -ENOENT)
+		fprintf(stderr, "%s: lookup failed: %s\n", fn, strerror(-err));
+	return err;
+}
+
+/* "10.0.1.20:8080" */
+static const char *addr_port(char *buf, size_t size, uint32_t addr, uint16_t port)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	snprintf(buf, size, "%s:%u", inet_ntop(AF_INET, &addr, ip, sizeof(ip)), port);
+	return buf;
+}
+
+int bh_add_backend(struct bh *h, uint32_t id, uint32_t addr, uint16_t port,
+		   uint8_t flags)
+{
+	struct ew_lb_backend_key key = { .id = id };
+	struct ew_lb_backend be = { .addr = addr, .port = htons(port), .flags = flags };
+	char where[32], what[64];
+
+	snprintf(what, sizeof(what), "backend %u (%s)", id,
+		 addr_port(where, sizeof(where), addr, port));
+	return map_write(h->lb_backends_fd, &key, &be, "bh_add_backend", what);
+}
+
+int bh_del_backend(struct bh *h, uint32_t id)
+{
+	struct ew_lb_backend_key key = { .id = id };
+	char what[32];
+
+	snprintf(what, sizeof(what), "backend %u", id);
+	return map_result(bpf_map_delete_elem(h->lb_backends_fd, &key), "bh_del_backend",
+			  "delete", what);
+}
+
+int bh_add_frontend(struct bh *h, uint32_t addr, uint16_t port, uint8_t proto,
+		    uint32_t table_id, uint32_t table_size, uint16_t flags,
+		    uint32_t affinity_timeout)
+{
+	struct ew_lb_frontend_key key = { .addr = addr, .port = htons(port), .proto = proto };
+	struct ew_lb_frontend fe = {
+		.table_id = table_id,
+		.table_size = table_size,
+		.affinity_timeout = affinity_timeout,
+		.flags = flags,
+	};
+	char where[32], what[64];
+
+	snprintf(what, sizeof(what), "frontend %s/%u",
+		 addr_port(where, sizeof(where), addr, port), proto);
+	return map_write(h->lb_frontends_fd, &key, &fe, "bh_add_frontend", what);
+}
+
+int bh_add_table(struct bh *h, uint32_t table_id, const uint32_t *backend_ids,
+		 uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	uint32_t slot;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_lb_table", sizeof(uint32_t),
+			    sizeof(uint32_t), size, &opts);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "bh_add_table: cannot create table %u of %u slots: %s\n",
+			table_id, size, strerror(-err));
+		return err;
+	}
+	for (slot = 0; slot < size && !err; slot++)
+		if (bpf_map_update_elem(fd, &slot, &backend_ids[slot], BPF_ANY))
+			err = -errno;
+	if (!err && bpf_map_update_elem(h->lb_maglev_fd, &table_id, &fd, BPF_ANY))
+		err = -errno;
+	if (err)
+		fprintf(stderr, "bh_add_table: cannot fill table %u or insert it into "
+			"ew_lb_maglev: %s\n", table_id, strerror(-err));
+	close(fd); /* ew_lb_maglev holds the table now */
+	return err;
+}
+
+int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry)
+{
+	return map_read(h->ct_fd, key, entry, "bh_ct_lookup");
+}
+
+int bh_ct_count(struct bh *h, uint8_t type)
+{
+	struct ew_ct_key key, next;
+	const void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(h->ct_fd, prev, &next)) {
+		n += !type || next.type == type;
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT) {
+		n = -errno;
+		fprintf(stderr, "bh_ct_count: cannot walk ew_ct: %s\n", strerror(-n));
+	}
+	return n;
+}
+
+int bh_ct_update(struct bh *h, const struct ew_ct_key *key, const struct ew_ct_entry *entry)
+{
+	return map_write(h->ct_fd, key, entry, "bh_ct_update", "an ew_ct entry");
+}
+
+int bh_ct_delete(struct bh *h, const struct ew_ct_key *key)
+{
+	return map_result(bpf_map_delete_elem(h->ct_fd, key), "bh_ct_delete", "delete",
+			  "an ew_ct entry");
+}
+
+int bh_affinity_lookup(struct bh *h, const struct ew_lb_affinity_key *key,
+		       struct ew_lb_affinity *val)
+{
+	return map_read(h->lb_affinity_fd, key, val, "bh_affinity_lookup");
+}
+
+int bh_affinity_update(struct bh *h, const struct ew_lb_affinity_key *key,
+		       const struct ew_lb_affinity *val)
+{
+	return map_write(h->lb_affinity_fd, key, val, "bh_affinity_update",
+			 "an ew_lb_affinity entry");
+}
+
+/* --- running a program ------------------------------------------------------- */
+
+static const char *prog_name(enum bh_prog prog)
+{
+	switch (prog) {
+	case BH_FROM_CONTAINER:
+		return "from_container";
+	case BH_FROM_UNDERLAY:
+		return "from_underlay";
+	case BH_FROM_NETDEV:
+		return "from_netdev";
+	}
+	return "?";
+}
+
+static int prog_fd(const struct bh *h, enum bh_prog prog)
+{
+	switch (prog) {
+	case BH_FROM_CONTAINER:
+		return h->prog_fd;
+	case BH_FROM_UNDERLAY:
+		return h->underlay_prog_fd;
+	case BH_FROM_NETDEV:
+		return h->netdev_prog_fd;
+	}
+	return -1;
+}
+
 int bh_run_skb(struct bh *h, enum bh_prog prog, const void *data, size_t len,
 	       const struct bh_skb *skb, struct bh_result *res)
 {
-	struct __sk_buff ctx = {
+	struct __sk_buff tc_ctx = {
 		.ifindex = skb->ifindex,
 		.gso_size = skb->gso_size,
 		.gso_segs = skb->gso_segs,
 	};
+	/* no metadata: the packet starts at 0 and ends at its length */
+	struct xdp_md xdp_ctx = {
+		.data_end = (__u32)len,
+		.ingress_ifindex = skb->ifindex,
+	};
+	bool xdp = prog == BH_FROM_NETDEV;
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = data,
 		.data_size_in = (__u32)len,
 		.data_out = res->data,
 		.data_size_out = sizeof(res->data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
+		.ctx_in = xdp ? (void *)&xdp_ctx : (void *)&tc_ctx,
+		.ctx_size_in = xdp ? sizeof(xdp_ctx) : sizeof(tc_ctx),
 		.repeat = 1,
 	);
-	int fd = prog == BH_FROM_UNDERLAY ? h->underlay_prog_fd : h->prog_fd;
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	err = bpf_prog_test_run_opts(fd, &opts);
+	if (xdp && (skb->gso_size || skb->gso_segs)) {
+		fprintf(stderr, "bh_run: from_netdev is XDP: a packet has no GSO fields\n");
+		return -EINVAL;
+	}
+	err = bpf_prog_test_run_opts(prog_fd(h, prog), &opts);
 	if (err) {
 		err = -errno;
 		fprintf(stderr, "bh_run: BPF_PROG_TEST_RUN of %s on a %zu-byte packet "
-			"failed: %s\n",
-			prog == BH_FROM_UNDERLAY ? "from_underlay" : "from_container", len,
-			strerror(-err));
+			"(ifindex %u) failed: %s\n",
+			prog_name(prog), len, skb->ifindex, strerror(-err));
 		return err;
 	}
 	res->retval = (int)opts.retval;
@@ -341,6 +569,17 @@ struct nl_req {
 	char attrs[256];
 };
 
+/* A request of type with the flags beyond NLM_F_REQUEST | NLM_F_ACK, whose
+ * fixed header (ifi or ifa, the caller's to fill) is hdr_len bytes. */
+static void nl_begin(struct nl_req *req, __u16 type, __u16 flags, size_t hdr_len)
+{
+	memset(req, 0, sizeof(*req));
+	req->nh.nlmsg_len = NLMSG_LENGTH(hdr_len);
+	req->nh.nlmsg_type = type;
+	req->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	req->nh.nlmsg_seq = 1;
+}
+
 static struct rtattr *nl_put(struct nl_req *req, int type, const void *data,
 			     size_t len)
 {
@@ -394,19 +633,13 @@ out:
 /* ip link add <host> type veth peer name <pod> netns <pod_ns> */
 static int veth_create(const char *host, const char *pod, int pod_ns)
 {
-	struct nl_req req = {
-		.nh = {
-			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-			.nlmsg_type = RTM_NEWLINK,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
-			.nlmsg_seq = 1,
-		},
-		.ifi = { .ifi_family = AF_UNSPEC },
-	};
 	struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
 	struct rtattr *linkinfo, *data, *peer;
 	__u32 ns_fd = (__u32)pod_ns;
+	struct nl_req req;
 
+	nl_begin(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(req.ifi));
+	req.ifi.ifi_family = AF_UNSPEC;
 	if (!nl_put(&req, IFLA_IFNAME, host, strlen(host) + 1) ||
 	    !(linkinfo = nl_put(&req, IFLA_LINKINFO, NULL, 0)) ||
 	    !nl_put(&req, IFLA_INFO_KIND, "veth", 5) ||
@@ -424,20 +657,14 @@ static int veth_create(const char *host, const char *pod, int pod_ns)
 /* ip addr add <ip>/<prefixlen> dev <ifindex>, in the current namespace */
 static int addr_add(int ifindex, uint32_t ip, uint8_t prefixlen)
 {
-	struct nl_req req = {
-		.nh = {
-			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
-			.nlmsg_type = RTM_NEWADDR,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
-			.nlmsg_seq = 1,
-		},
-		.ifa = {
-			.ifa_family = AF_INET,
-			.ifa_prefixlen = prefixlen,
-			.ifa_index = (__u32)ifindex,
-		},
-	};
+	struct nl_req req;
 
+	nl_begin(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(req.ifa));
+	req.ifa = (struct ifaddrmsg){
+		.ifa_family = AF_INET,
+		.ifa_prefixlen = prefixlen,
+		.ifa_index = (__u32)ifindex,
+	};
 	if (!nl_put(&req, IFA_LOCAL, &ip, sizeof(ip)) ||
 	    !nl_put(&req, IFA_ADDRESS, &ip, sizeof(ip)))
 		return -ENOSPC;
@@ -464,6 +691,17 @@ static int link_up(const char *name)
 	return err;
 }
 
+/* Writes value to the sysctl file at path, of the current namespace. */
+static int sysctl_write(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(value, f);
+	return fclose(f) ? -errno : 0;
+}
+
 /* No IPv6 on new links: no router solicitation or MLD report may reach the
  * program and disturb the counters. Absent IPv6 is fine too. */
 static int ipv6_off(void)
@@ -473,18 +711,12 @@ static int ipv6_off(void)
 		"/proc/sys/net/ipv6/conf/default/disable_ipv6",
 	};
 	size_t i;
+	int err;
 
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		FILE *f = fopen(paths[i], "w");
-
-		if (!f) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		fputs("1\n", f);
-		if (fclose(f))
-			return -errno;
+		err = sysctl_write(paths[i], "1\n");
+		if (err && err != -ENOENT)
+			return err;
 	}
 	return 0;
 }
@@ -927,30 +1159,44 @@ int bh_underlay_recv(struct bh_underlay *u, void *buf, size_t size, int timeout_
 	return sock_recv(u->sock, buf, size, timeout_ms, true);
 }
 
+/* A case of a switch on a named constant, answering its name. */
+#define BH_CASE_NAME(v)                                                        \
+	case v:                                                                \
+		return #v
+
 const char *bh_verdict_name(int retval)
 {
 	switch (retval) {
-	case TC_ACT_UNSPEC:
-		return "TC_ACT_UNSPEC";
-	case TC_ACT_OK:
-		return "TC_ACT_OK";
-	case TC_ACT_RECLASSIFY:
-		return "TC_ACT_RECLASSIFY";
-	case TC_ACT_SHOT:
-		return "TC_ACT_SHOT";
-	case TC_ACT_PIPE:
-		return "TC_ACT_PIPE";
-	case TC_ACT_STOLEN:
-		return "TC_ACT_STOLEN";
-	case TC_ACT_QUEUED:
-		return "TC_ACT_QUEUED";
-	case TC_ACT_REPEAT:
-		return "TC_ACT_REPEAT";
-	case TC_ACT_REDIRECT:
-		return "TC_ACT_REDIRECT";
+		BH_CASE_NAME(TC_ACT_UNSPEC);
+		BH_CASE_NAME(TC_ACT_OK);
+		BH_CASE_NAME(TC_ACT_RECLASSIFY);
+		BH_CASE_NAME(TC_ACT_SHOT);
+		BH_CASE_NAME(TC_ACT_PIPE);
+		BH_CASE_NAME(TC_ACT_STOLEN);
+		BH_CASE_NAME(TC_ACT_QUEUED);
+		BH_CASE_NAME(TC_ACT_REPEAT);
+		BH_CASE_NAME(TC_ACT_REDIRECT);
 	default:
 		return "TC_ACT_?";
 	}
+}
+
+const char *bh_xdp_verdict_name(int retval)
+{
+	switch (retval) {
+		BH_CASE_NAME(XDP_ABORTED);
+		BH_CASE_NAME(XDP_DROP);
+		BH_CASE_NAME(XDP_PASS);
+		BH_CASE_NAME(XDP_TX);
+		BH_CASE_NAME(XDP_REDIRECT);
+	default:
+		return "XDP_?";
+	}
+}
+
+const char *bh_prog_verdict_name(enum bh_prog prog, int retval)
+{
+	return prog == BH_FROM_NETDEV ? bh_xdp_verdict_name(retval) : bh_verdict_name(retval);
 }
 
 const char *bh_reason_name(uint32_t reason)

@@ -4,9 +4,10 @@
  * opened with every pin path cleared (a test never touches /sys/fs/bpf),
  * loaded, their maps filled through the ABI structs, and a program run once
  * per packet with BPF_PROG_TEST_RUN. One struct bh is one node: bpf_lxc
- * (from_container) and bpf_overlay (from_underlay) share their maps, as their
- * pins do in production, so a packet can walk both. Counters are read by
- * summing all CPUs, so a test compares snapshots taken before and after a run.
+ * (from_container), bpf_overlay (from_underlay) and bpf_xdp (from_netdev)
+ * share their maps, as their pins do in production, so a packet can walk all
+ * three. Counters are read by summing all CPUs, so a test compares snapshots
+ * taken before and after a run.
  *
  * Plain helpers only (no criterion): unit tests link this file too. Every
  * function returns 0 or a negative errno and says on stderr what failed.
@@ -24,23 +25,32 @@
 
 struct bpf_lxc;
 struct bpf_overlay;
+struct bpf_xdp;
 
 struct bh {
 	struct bpf_lxc *skel;
 	struct bpf_overlay *overlay; /* loaded with skel's maps */
+	struct bpf_xdp *xdp;	     /* loaded with skel's maps */
 	int prog_fd;		     /* from_container */
 	int underlay_prog_fd;	     /* from_underlay */
+	int netdev_prog_fd;	     /* from_netdev */
 	int endpoints_fd;
 	int routes_fd;
 	int metrics_fd;
 	int nodes_fd;
 	int config_fd;
+	int lb_frontends_fd;
+	int lb_backends_fd;
+	int lb_maglev_fd;
+	int lb_affinity_fd;
+	int ct_fd;
 };
 
 /* The programs a test can run. */
 enum bh_prog {
 	BH_FROM_CONTAINER, /* bpf_lxc: TC ingress of a pod's host veth */
 	BH_FROM_UNDERLAY,  /* bpf_overlay: TC ingress of the underlay */
+	BH_FROM_NETDEV,	   /* bpf_xdp: XDP of the underlay */
 };
 
 struct bh_opts {
@@ -49,7 +59,7 @@ struct bh_opts {
 
 /* The verdict and the packet as the program left it. */
 struct bh_result {
-	int retval;		      /* the program's return code (TC_ACT_*) */
+	int retval;		      /* the program's return code (TC_ACT_*, XDP_*) */
 	uint8_t data[PKT_MAX_LEN + 256]; /* room for a program that grows it */
 	uint32_t len;
 };
@@ -78,12 +88,48 @@ int bh_add_node(struct bh *h, uint32_t ip);
 /* Writes the one ew_config entry as it is. */
 int bh_set_config(struct bh *h, const struct ew_config *cfg);
 
-/* Runs prog once on data, with skb->ifindex = ifindex (1 is the loopback
- * device, the only one BPF_PROG_TEST_RUN needs no lookup for). */
+/*
+ * Services, through the ABI structs. Addresses are in network byte order and
+ * ports in host byte order, as pkt.h takes them; the harness stores both as
+ * the ABI does (network byte order). Entries that take an ABI struct
+ * (conntrack, affinity) take it as the datapath sees it.
+ */
+int bh_add_backend(struct bh *h, uint32_t id, uint32_t addr, uint16_t port,
+		   uint8_t flags);
+int bh_del_backend(struct bh *h, uint32_t id);
+/* A frontend addr:port/proto served by Maglev table table_id of table_size
+ * slots (0: no backend); flags and affinity_timeout as struct ew_lb_frontend. */
+int bh_add_frontend(struct bh *h, uint32_t addr, uint16_t port, uint8_t proto,
+		    uint32_t table_id, uint32_t table_size, uint16_t flags,
+		    uint32_t affinity_timeout);
+/* A Maglev table: a new inner array of size slots (BPF_F_INNER_MAP), slot i
+ * naming backend_ids[i], inserted into ew_lb_maglev as table_id (replacing
+ * the table of that id, if any). */
+int bh_add_table(struct bh *h, uint32_t table_id, const uint32_t *backend_ids,
+		 uint32_t size);
+
+/* The conntrack entry of key: 0, -ENOENT or another negative errno. */
+int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry);
+/* Conntrack entries of type (enum ew_ct_type; 0: all), or a negative errno. */
+int bh_ct_count(struct bh *h, uint8_t type);
+/* Writes or removes one conntrack entry, as the datapath would have. */
+int bh_ct_update(struct bh *h, const struct ew_ct_key *key, const struct ew_ct_entry *entry);
+int bh_ct_delete(struct bh *h, const struct ew_ct_key *key);
+
+/* The affinity entry of key: 0, -ENOENT or another negative errno. */
+int bh_affinity_lookup(struct bh *h, const struct ew_lb_affinity_key *key,
+		       struct ew_lb_affinity *val);
+int bh_affinity_update(struct bh *h, const struct ew_lb_affinity_key *key,
+		       const struct ew_lb_affinity *val);
+
+/* Runs prog once on data: a TC program with skb->ifindex = ifindex, an XDP
+ * program with ingress_ifindex = ifindex (1 is the loopback device; a TC
+ * program needs no lookup for it, and every namespace has it). */
 int bh_run_prog(struct bh *h, enum bh_prog prog, const void *data, size_t len,
 		uint32_t ifindex, struct bh_result *res);
 
-/* The skb fields of a run beyond its data (see struct __sk_buff). */
+/* The skb fields of a run beyond its data (see struct __sk_buff). For
+ * BH_FROM_NETDEV only ifindex counts (ingress_ifindex); the GSO fields must be 0. */
 struct bh_skb {
 	uint32_t ifindex;
 	uint32_t gso_size; /* not 0: a GSO skb, of no gso_type (test runs set none) */
@@ -111,6 +157,13 @@ static inline int bh_run_underlay_pkt(struct bh *h, const struct pkt *p,
 				      uint32_t ifindex, struct bh_result *res)
 {
 	return bh_run_prog(h, BH_FROM_UNDERLAY, p->data, p->len, ifindex, res);
+}
+
+/* Runs from_netdev once, as received on ifindex. */
+static inline int bh_run_netdev_pkt(struct bh *h, const struct pkt *p,
+				    uint32_t ifindex, struct bh_result *res)
+{
+	return bh_run_prog(h, BH_FROM_NETDEV, p->data, p->len, ifindex, res);
 }
 
 int bh_counters_read(struct bh *h, struct bh_counters *c);
@@ -208,6 +261,10 @@ int bh_underlay_recv(struct bh_underlay *u, void *buf, size_t size, int timeout_
 
 /* Name of a TC_ACT_* verdict, for messages. */
 const char *bh_verdict_name(int retval);
+/* Name of an XDP_* verdict. */
+const char *bh_xdp_verdict_name(int retval);
+/* Name of prog's verdict retval: TC_ACT_* or XDP_*. */
+const char *bh_prog_verdict_name(enum bh_prog prog, int retval);
 /* Short name of a reason ("spoofed-source"), or "reason-<n>". */
 const char *bh_reason_name(uint32_t reason);
 

@@ -192,6 +192,22 @@ void pkt_vxlan(struct pkt *p, uint32_t vni)
 	p->l3_off = p->l4_off = 0;
 }
 
+void pkt_tunnel(struct pkt *p, const struct pkt_tunnel *t)
+{
+	struct iphdr *outer;
+
+	pkt_eth(p, t->eth_src, t->eth_dst, ETH_P_IP);
+	pkt_ipv4(p, t->saddr, t->daddr, IPPROTO_UDP, 64);
+	outer = pkt_ipv4_hdr(p);
+	if (outer) {
+		outer->id = 0;
+		outer->tos = t->tos;
+	}
+	pkt_udp(p, t->sport, t->dport);
+	pkt_vxlan(p, t->vni);
+	pkt_eth(p, t->vtep_src, t->vtep_dst, t->inner_type ? t->inner_type : ETH_P_IP);
+}
+
 /* Sum of the big-endian 16-bit words of data, a trailing odd byte padded
  * with zero, added to sum. Not folded. */
 static uint32_t csum_add(const void *data, size_t len, uint32_t sum)

@@ -115,6 +115,22 @@ void pkt_payload(struct pkt *p, const void *data, size_t len);
  * Ethernet header. */
 void pkt_vxlan(struct pkt *p, uint32_t vni);
 
+/* The outer headers of a VXLAN frame, through the inner Ethernet header. */
+struct pkt_tunnel {
+	const uint8_t *eth_src, *eth_dst;   /* outer Ethernet */
+	uint32_t saddr, daddr;		    /* outer IPv4: the nodes */
+	uint8_t tos;
+	uint16_t sport, dport;		    /* outer UDP */
+	uint32_t vni;
+	const uint8_t *vtep_src, *vtep_dst; /* inner Ethernet */
+	uint16_t inner_type;		    /* inner ethertype; 0: IPv4 */
+};
+
+/* Appends t's headers, the outer IPv4 header as edgewire's datapath writes
+ * it (id 0, DF, TTL 64): pkt_eth(), pkt_ipv4(), pkt_udp(), pkt_vxlan() and
+ * the inner pkt_eth(). The inner packet's layers follow. */
+void pkt_tunnel(struct pkt *p, const struct pkt_tunnel *t);
+
 /* Fills IPv4 tot_len and header checksum, IPv6 payload_len, UDP length and
  * the TCP/UDP/ICMP checksums (TCP and UDP with the pseudo header); of a VXLAN
  * frame the inner packet first, then the outer IPv4 header and the outer UDP

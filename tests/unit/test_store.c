@@ -113,8 +113,12 @@ Test(store, follows_configmap_symlinks_and_skips_their_dot_entries)
 Test(store, ignores_other_kinds_and_api_groups)
 {
 	store_write("other.yaml", "apiVersion: v1\n"
-				  "kind: Service\n"
+				  "kind: ConfigMap\n"
 				  "metadata: {name: web}\n"
+				  "---\n"
+				  "apiVersion: discovery.k8s.io/v1beta1\n"
+				  "kind: EndpointSlice\n"
+				  "metadata: {name: web-abc}\n"
 				  "---\n"
 				  "apiVersion: apps/v1\n"
 				  "kind: Pod\n"
@@ -124,7 +128,9 @@ Test(store, ignores_other_kinds_and_api_groups)
 				  "kind: NetworkPolicy\n"
 				  "spec: [whatever]\n");
 	cr_assert_eq(store_load(), 0, "%s", diags_text());
-	cr_assert_eq(model()->n_pods + model()->n_nodes + model()->n_namespaces, 0);
+	cr_assert_eq(model()->n_pods + model()->n_nodes + model()->n_namespaces +
+			 model()->n_services + model()->n_slices,
+		     0);
 }
 
 /* --- what is rejected, and where ------------------------------------------ */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connection tracking of service flows: an LRU map of the entries described
+ * at struct ew_ct_key in the ABI. Entries are never required for
+ * correctness: a lost SERVICE entry is rebuilt from the same Maglev slot, so
+ * only flows whose backend set changed meanwhile can move; a lost REPLY entry
+ * is rebuilt from its SERVICE entry within EW_CT_REFRESH_NS.
+ */
+#ifndef EW_BPF_CONNTRACK_H
+#define EW_BPF_CONNTRACK_H
+
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "common.h"
+#include "parse.h"
+
+#define EW_CT_REFRESH_NS 1000000000ULL /* seen_ns is written at most this often */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct ew_ct_key);
+	__type(value, struct ew_ct_entry);
+	__uint(max_entries, EW_CT_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ew_ct SEC(".maps");
+
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+
+static __always_inline bool ipv4_is_later_fragment(const struct iphdr *iph)
+{
+	return iph->frag_off & bpf_htons(IP_OFFSET);
+}
+
+/*
+ * The tuple of a TCP or UDP packet whose IPv4 header is iph and whose L4
+ * header starts at c; false for other protocols, later fragments (they carry
+ * no ports) and truncated headers. Only the ports are read, so a UDP or TCP
+ * header needs its first 4 bytes.
+ */
+static __always_inline bool ct_tuple(const struct iphdr *iph, struct cursor *c,
+				     struct ew_ct_key *t)
+{
+	__be16 *ports;
+
+	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
+	    ipv4_is_later_fragment(iph))
+		return false;
+	ports = c->pos;
+	if ((void *)(ports + 2) > c->end)
+		return false;
+	*t = (struct ew_ct_key){
+		.saddr = iph->saddr,
+		.daddr = iph->daddr,
+		.sport = ports[0],
+		.dport = ports[1],
+		.proto = iph->protocol,
+	};
+	return true;
+}
+
+/* Marks e seen now, at most once every EW_CT_REFRESH_NS; true when it did. */
+static __always_inline bool ct_refresh(struct ew_ct_entry *e)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - e->seen_ns <= EW_CT_REFRESH_NS)
+		return false;
+	e->seen_ns = now;
+	return true;
+}
+
+/* The entry of type for the packet t, without refreshing it. */
+static __always_inline struct ew_ct_entry *ct_find(struct ew_ct_key *t,
+						   enum ew_ct_type type)
+{
+	t->type = type;
+	return bpf_map_lookup_elem(&ew_ct, t);
+}
+
+static __always_inline struct ew_ct_entry *ct_lookup(struct ew_ct_key *t,
+						     enum ew_ct_type type)
+{
+	struct ew_ct_entry *e = ct_find(t, type);
+
+	if (e)
+		ct_refresh(e);
+	return e;
+}
+
+#endif /* EW_BPF_CONNTRACK_H */

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fill_maps PINS: pins edgewire's maps under PINS/maps by loading the real
+ * bpf_lxc object there (loaded, not attached), and fills them with the fixed
+ * contents the bpfctl golden files show: a node 192.168.77.11 with three
+ * pods, two other nodes, five services and the connections to them.
+ * Connection times are relative to NOW_NS, which the test gives bpfctl as
+ * BPFCTL_NOW_NS.
+ *
+ * fill_maps PINS abi N: only sets ew_config's ABI version to N.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <edgewire/abi.h>
+
+#include "bpf_lxc.skel.h"
+
+#define NOW_NS	    100000000000000ULL /* 100000 s */
+#define SEC	    1000000000ULL
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static __u32 ip(const char *s)
+{
+	return inet_addr(s);
+}
+
+static int put(int fd, const void *key, const void *value, const char *what)
+{
+	if (!bpf_map_update_elem(fd, key, value, BPF_ANY))
+		return 0;
+	fprintf(stderr, "fill_maps: cannot write %s: %s\n", what, strerror(errno));
+	return -1;
+}
+
+static int fill_config(struct bpf_lxc *s)
+{
+	struct ew_config cfg = {
+		.abi_version = EW_ABI_VERSION,
+		.node_ip = ip("192.168.77.11"),
+		.underlay_ifindex = 2,
+		.vni = EW_VXLAN_VNI_DEFAULT,
+		.vxlan_port = htons(EW_VXLAN_PORT_DEFAULT),
+		.vtep_mac = { 0x02, 0x00, 0xc0, 0xa8, 0x4d, 0x0b },
+	};
+	__u32 zero = 0;
+
+	return put(bpf_map__fd(s->maps.ew_config), &zero, &cfg, "ew_config");
+}
+
+/* Pod 10.244.1.10's veth is ifindex 1 (lo, in every namespace); the other
+ * pods' indexes exist nowhere, so their interface shows as "-". */
+static int fill_endpoints(struct bpf_lxc *s)
+{
+	static const struct {
+		const char *ip;
+		struct ew_endpoint ep;
+	} pods[] = {
+		{ "10.244.1.10", { .ifindex = 1,
+				   .mac = { 0x1a, 0xb9, 0x26, 0xcf, 0x15, 0xfa },
+				   .node_mac = { 0xba, 0x14, 0x1c, 0x5c, 0x8b, 0x92 } } },
+		{ "10.244.1.12", { .ifindex = 100002,
+				   .mac = { 0x6e, 0x41, 0x0c, 0x9a, 0x22, 0x10 },
+				   .node_mac = { 0x9e, 0x07, 0x5d, 0x3b, 0xa1, 0x44 } } },
+		{ "10.244.1.30", { .ifindex = 100001,
+				   .mac = { 0xf6, 0x3b, 0xf1, 0xc3, 0x5c, 0x03 },
+				   .node_mac = { 0x32, 0xd0, 0xd6, 0xb2, 0x81, 0xe9 } } },
+	};
+	int fd = bpf_map__fd(s->maps.ew_endpoints);
+
+	for (size_t i = 0; i < ARRAY_SIZE(pods); i++) {
+		struct ew_endpoint_key key = { ip(pods[i].ip) };
+
+		if (put(fd, &key, &pods[i].ep, "ew_endpoints"))
+			return -1;
+	}
+	return 0;
+}
+
+static int fill_routes_and_nodes(struct bpf_lxc *s)
+{
+	static const struct {
+		const char *addr, *node;
+		__u32 prefixlen, flags;
+	} routes[] = {
+		{ "10.244.1.0", "192.168.77.11", 24, EW_ROUTE_LOCAL },
+		{ "10.244.2.0", "192.168.77.12", 24, 0 },
+		{ "10.244.3.0", "192.168.77.13", 24, 0 },
+		{ "10.244.0.0", "0.0.0.0", 16, EW_ROUTE_CLUSTER },
+	};
+	static const char *const nodes[] = { "192.168.77.13", "192.168.77.12" };
+	int fd = bpf_map__fd(s->maps.ew_routes);
+	struct ew_node_info info = { 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		struct ew_route_key key = { routes[i].prefixlen, ip(routes[i].addr) };
+		struct ew_route r = {
+			.node_ip = ip(routes[i].node), .flags = routes[i].flags,
+		};
+
+		if (i == 2) /* a flannel node: its VTEP's MAC */
+			memcpy(r.vtep_mac, "\x5a\x11\x22\x33\x44\x55", 6);
+		if (put(fd, &key, &r, "ew_routes"))
+			return -1;
+	}
+	fd = bpf_map__fd(s->maps.ew_nodes);
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		struct ew_node_key key = { ip(nodes[i]) };
+
+		if (put(fd, &key, &info, "ew_nodes"))
+			return -1;
+	}
+	return 0;
+}
+
+/* Counters on CPU 0; the others count nothing. */
+static int fill_counters(struct bpf_lxc *s)
+{
+	static const struct {
+		unsigned int reason, dir;
+		struct ew_metrics m;
+	} counts[] = {
+		{ EW_REASON_FORWARD, EW_DIR_EGRESS, { 6, 588 } },
+		{ EW_REASON_FORWARD, EW_DIR_INGRESS, { 2, 196 } },
+		{ EW_REASON_ARP_REPLY, EW_DIR_EGRESS, { 2, 84 } },
+		{ EW_REASON_ENCAP, EW_DIR_EGRESS, { 2, 296 } },
+		{ EW_REASON_DROP_NO_ENDPOINT, EW_DIR_EGRESS, { 1004, 43344 } },
+		{ EW_REASON_DROP_NO_BACKEND, EW_DIR_EGRESS, { 3, 222 } },
+	};
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->maps.ew_metrics);
+	struct ew_event_stats *stats;
+	struct ew_metrics *m;
+	__u32 zero = 0;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return -1;
+	m = calloc(ncpus, sizeof(*m));
+	stats = calloc(ncpus, sizeof(*stats));
+	if (!m || !stats)
+		err = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(counts) && !err; i++) {
+		__u32 idx = ew_metrics_index(counts[i].reason, counts[i].dir);
+
+		m[0] = counts[i].m;
+		err = put(fd, &idx, m, "ew_metrics");
+	}
+	if (!err) {
+		stats[0] = (struct ew_event_stats){ .emitted = 126, .suppressed = 879 };
+		err = put(bpf_map__fd(s->maps.ew_event_stats), &zero, stats,
+			  "ew_event_stats");
+	}
+	free(m);
+	free(stats);
+	return err;
+}
+
+/* A Maglev table: an inner array of size slots, published under id. */
+static int put_table(struct bpf_lxc *s, __u32 id, const __u32 *slots, __u32 size,
+		     __u32 n_backends, __u64 digest)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	struct ew_lb_table meta = {
+		.digest = digest, .size = size, .n_backends = n_backends,
+	};
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_maglev_table", sizeof(__u32),
+			    sizeof(__u32), size, &opts);
+	if (fd < 0) {
+		fprintf(stderr, "fill_maps: cannot create table %u: %s\n", id,
+			strerror(errno));
+		return -1;
+	}
+	for (__u32 i = 0; i < size && !err; i++)
+		err = put(fd, &i, &slots[i], "a Maglev table");
+	if (!err)
+		err = put(bpf_map__fd(s->maps.ew_lb_maglev), &id, &fd, "ew_lb_maglev");
+	if (!err)
+		err = put(bpf_map__fd(s->maps.ew_lb_tables), &id, &meta, "ew_lb_tables");
+	close(fd);
+	return err;
+}
+
+/*
+ * Backends 1-3 serve web (tables 1 and 2), 5 is DNS (table 3), 4 is
+ * terminating and in no table. Frontends: web on 80 and, with affinity, on
+ * 443 and as NodePort 30080; DNS on 53/udp; 10.96.0.99:8080 has no backend.
+ */
+static int fill_services(struct bpf_lxc *s)
+{
+	static const struct {
+		__u32 id;
+		const char *addr;
+		__u16 port;
+		__u8 flags;
+	} backends[] = {
+		{ 1, "10.244.1.10", 8080, 0 },
+		{ 2, "10.244.2.10", 8080, 0 },
+		{ 3, "10.244.2.11", 8080, 0 },
+		{ 4, "10.244.1.11", 8080, EW_BACKEND_TERMINATING },
+		{ 5, "10.244.1.12", 53, 0 },
+	};
+	static const struct {
+		const char *addr;
+		__u16 port;
+		__u8 proto;
+		struct ew_lb_frontend fe;
+	} frontends[] = {
+		{ "10.96.0.10", 80, IPPROTO_TCP, { .table_id = 1, .table_size = 7 } },
+		{ "10.96.0.20", 443, IPPROTO_TCP,
+		  { .table_id = 2, .table_size = 13, .affinity_timeout = 10800,
+		    .flags = EW_LB_AFFINITY } },
+		{ "192.168.77.11", 30080, IPPROTO_TCP,
+		  { .table_id = 2, .table_size = 13, .flags = EW_LB_NODEPORT } },
+		{ "10.96.0.53", 53, IPPROTO_UDP, { .table_id = 3, .table_size = 7 } },
+		{ "10.96.0.99", 8080, IPPROTO_TCP, { .table_id = 0 } },
+	};
+	static const __u32 web2[] = { 1, 2, 1, 2, 2, 1, 1 };
+	static const __u32 web3[] = { 1, 2, 3, 1, 3, 2, 1, 3, 2, 1, 3, 2, 1 };
+	static const __u32 dns[] = { 5, 5, 5, 5, 5, 5, 5 };
+	int fd = bpf_map__fd(s->maps.ew_lb_backends);
+
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+		struct ew_lb_backend_key key = { backends[i].id };
+		struct ew_lb_backend be = {
+			.addr = ip(backends[i].addr), .port = htons(backends[i].port),
+			.flags = backends[i].flags,
+		};
+
+		if (put(fd, &key, &be, "ew_lb_backends"))
+			return -1;
+	}
+	if (put_table(s, 1, web2, ARRAY_SIZE(web2), 2, 0x3f6c2a9d81e4b507ULL) ||
+	    put_table(s, 2, web3, ARRAY_SIZE(web3), 3, 0xa1d0934c7e25f6b8ULL) ||
+	    put_table(s, 3, dns, ARRAY_SIZE(dns), 1, 0x5b8e17f20c49d3a6ULL))
+		return -1;
+	fd = bpf_map__fd(s->maps.ew_lb_frontends);
+	for (size_t i = 0; i < ARRAY_SIZE(frontends); i++) {
+		struct ew_lb_frontend_key key = {
+			.addr = ip(frontends[i].addr), .port = htons(frontends[i].port),
+			.proto = frontends[i].proto,
+		};
+
+		if (put(fd, &key, &frontends[i].fe, "ew_lb_frontends"))
+			return -1;
+	}
+	return 0;
+}
+
+static void tuple(struct ew_ct_key *k, const char *saddr, __u16 sport, const char *daddr,
+		  __u16 dport, __u8 proto, __u8 type)
+{
+	*k = (struct ew_ct_key){
+		.saddr = ip(saddr), .daddr = ip(daddr), .sport = htons(sport),
+		.dport = htons(dport), .proto = proto, .type = type,
+	};
+}
+
+/* Both entries of a flow from client to frontend, sent to backend and
+ * translated to nat (the client itself without SNAT); age and idle in s. */
+static int put_flow(int fd, __u8 proto, const char *client, __u16 cport,
+		    const char *frontend, __u16 fport, __u32 backend_id,
+		    const char *backend, __u16 bport, const char *nat, __u16 nport,
+		    __u32 flags, __u64 age, __u64 idle)
+{
+	struct ew_ct_entry flow = {
+		.created_ns = NOW_NS - age * SEC, .seen_ns = NOW_NS - idle * SEC,
+		.backend_id = backend_id, .nat_addr = ip(nat), .nat_port = htons(nport),
+		.flags = flags,
+	};
+	struct ew_ct_entry reply = {
+		.created_ns = flow.created_ns, .seen_ns = flow.seen_ns,
+		.nat_addr = ip(frontend), .nat_port = htons(fport),
+		.orig_addr = ip(client), .orig_port = htons(cport), .flags = flags,
+	};
+	struct ew_ct_key key;
+
+	tuple(&key, client, cport, frontend, fport, proto, EW_CT_SERVICE);
+	if (put(fd, &key, &flow, "ew_ct"))
+		return -1;
+	tuple(&key, backend, bport, nat, nport, proto, EW_CT_REPLY);
+	return put(fd, &key, &reply, "ew_ct");
+}
+
+static int fill_conntrack(struct bpf_lxc *s)
+{
+	int fd = bpf_map__fd(s->maps.ew_ct);
+	struct ew_lb_affinity_key akey = {
+		.client = ip("10.244.1.30"), .addr = ip("10.96.0.20"), .port = htons(443),
+		.proto = IPPROTO_TCP,
+	};
+	struct ew_lb_affinity a = { .seen_ns = NOW_NS - 10 * SEC, .backend_id = 2 };
+	int afd = bpf_map__fd(s->maps.ew_lb_affinity);
+
+	/* More clients than bpfctl's first buffer of keys holds. */
+	for (__u32 i = 1; i <= 200; i++) {
+		struct ew_lb_affinity_key k = akey;
+
+		k.client = htonl(0x0af40300 + i); /* 10.244.3.i, 10.244.4.* */
+		if (put(afd, &k, &a, "ew_lb_affinity"))
+			return -1;
+	}
+	return put_flow(fd, IPPROTO_TCP, "10.244.1.30", 41234, "10.96.0.10", 80, 2,
+			"10.244.2.10", 8080, "10.244.1.30", 41234, 0, 125, 3) ||
+	       put_flow(fd, IPPROTO_TCP, "10.244.1.10", 40000, "10.96.0.10", 80, 1,
+			"10.244.1.10", 8080, "169.254.42.1", 40000, EW_CT_SNAT, 8, 8) ||
+	       put_flow(fd, IPPROTO_TCP, "203.0.113.7", 50000, "192.168.77.11", 30080, 3,
+			"10.244.2.11", 8080, "192.168.77.11", 61234,
+			EW_CT_SNAT | EW_CT_NODEPORT, 3725, 42) ||
+	       put_flow(fd, IPPROTO_UDP, "10.244.1.30", 5353, "10.96.0.53", 53, 5,
+			"10.244.1.12", 53, "10.244.1.30", 5353, 0, 90000, 30) ||
+	       put(afd, &akey, &a, "ew_lb_affinity");
+}
+
+static int set_abi(const char *pins, const char *version)
+{
+	struct ew_config cfg;
+	char path[4096];
+	__u32 zero = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/maps/%s", pins, EW_MAP_CONFIG);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		fprintf(stderr, "fill_maps: cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	cfg.abi_version = (__u32)atoi(version);
+	err = put(fd, &zero, &cfg, EW_MAP_CONFIG);
+	close(fd);
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char maps[4096];
+	struct bpf_lxc *s;
+	int err;
+
+	if (argc == 4 && !strcmp(argv[2], "abi"))
+		return set_abi(argv[1], argv[3]);
+	if (argc != 2) {
+		fprintf(stderr, "usage: fill_maps PINS [abi VERSION]\n");
+		return 2;
+	}
+	snprintf(maps, sizeof(maps), "%s/maps", argv[1]);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
+	s = bpf_lxc__open_opts(&opts);
+	if (!s) {
+		fprintf(stderr, "fill_maps: cannot open bpf_lxc: %s\n", strerror(errno));
+		return 1;
+	}
+	err = bpf_lxc__load(s);
+	if (err)
+		fprintf(stderr, "fill_maps: cannot load bpf_lxc with pins under %s: %s\n",
+			maps, strerror(-err));
+	else
+		err = fill_config(s) || fill_endpoints(s) || fill_routes_and_nodes(s) ||
+		      fill_counters(s) || fill_services(s) || fill_conntrack(s);
+	bpf_lxc__destroy(s);
+	return err ? 1 : 0;
+}
