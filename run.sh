@@ -14,7 +14,7 @@ build() {
 case "${1:-}" in
 demo)
 	build
-	tools/lab/lab up examples/store
+	tools/lab/lab up examples/store --external ext=192.168.77.100
 	tools/lab/demo-report
 	;;
 test)
