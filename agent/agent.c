@@ -123,8 +123,9 @@ static void forget_vanished(struct ew_agent *a)
 	}
 }
 
-/* Problems of single services, logged when they change: a reconcile runs on
- * every store change and pod, and the same problem should not flood the log. */
+/* Problems of single services and policies, logged when they change: a
+ * reconcile runs on every store change and pod, and the same problem should
+ * not flood the log. */
 static void report_service_diags(struct ew_agent *a, const struct ew_diags *diags)
 {
 	uint64_t digest = 1469598103934665603ull;
@@ -145,15 +146,18 @@ static void report_service_diags(struct ew_agent *a, const struct ew_diags *diag
 			"what the datapath had for it", diags->n);
 }
 
-/* The desired state of every map: endpoints, routes, nodes and services. */
+/* The desired state of every map: policy first (endpoints take their
+ * identity from it), then endpoints, routes, nodes and services. */
 static int compile_all(struct ew_agent *a, const struct ew_model *m, uint32_t ip,
 		       struct ew_desired *d)
 {
 	struct ew_services_config scfg = {
 		.node = a->node, .node_ip = ip, .table_size = a->maglev_size,
 	};
+	struct ew_policy_config pcfg = { .node = a->node };
 	struct ew_diags diags = { 0 };
-	int err = ew_compile(m, &a->compile, &a->attachments, d) ||
+	int err = ew_policy_compile(m, &pcfg, &d->policy, &diags) ||
+		  ew_compile(m, &a->compile, &a->attachments, d) ||
 		  ew_services_compile(m, &scfg, &d->lb, &diags);
 
 	a->service_errors = diags.n;
@@ -193,11 +197,12 @@ int ew_agent_reconcile(struct ew_agent *a)
 	ms = ms_since(&start);
 	if (!err || res.upserts || res.deletes)
 		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes, "
-			"%zu service frontends, %zu backends, %zu tables: %zu "
-			"written, %zu deleted, %zu failed in %.1f ms",
+			"%zu service frontends, %zu backends, %zu tables, %zu "
+			"identities, %zu policy entries: %zu written, %zu deleted, "
+			"%zu failed in %.1f ms",
 			d.endpoints.n, d.routes.n, d.nodes.n, d.lb.n_frontends,
-			d.lb.n_backends, d.lb.n_tables, res.upserts, res.deletes,
-			res.failures, ms);
+			d.lb.n_backends, d.lb.n_tables, d.policy.ipcache.n,
+			d.policy.policy.n, res.upserts, res.deletes, res.failures, ms);
 	ew_desired_free(&d);
 	ew_histogram_observe(&a->stats.apply_seconds, ms / 1e3);
 	if (!err)

@@ -18,6 +18,7 @@ void ew_desired_init(struct ew_desired *d)
 	ew_map_state_init(&d->nodes, sizeof(struct ew_node_key),
 			  sizeof(struct ew_node_info));
 	d->lb = (struct ew_lb_desired){ 0 };
+	ew_policy_desired_init(&d->policy);
 }
 
 void ew_desired_free(struct ew_desired *d)
@@ -26,6 +27,7 @@ void ew_desired_free(struct ew_desired *d)
 	ew_map_state_free(&d->routes);
 	ew_map_state_free(&d->nodes);
 	ew_lb_desired_free(&d->lb);
+	ew_policy_desired_free(&d->policy);
 }
 
 const char *ew_attachment_problem(const struct ew_model *m, const char *node,
@@ -58,6 +60,20 @@ const char *ew_attachment_problem(const struct ew_model *m, const char *node,
 	return buf;
 }
 
+/* A pod policy compile did not see (no status.podIP in the store) has no
+ * identity and no isolation: no policy can name it anyway. */
+static void endpoint_policy(const struct ew_desired *d, uint32_t ip, struct ew_endpoint *ep)
+{
+	struct ew_pod_policy_key key = { .ip = ip };
+	const struct ew_pod_policy *pp = d->policy.pods.key_size ?
+					 ew_map_state_get(&d->policy.pods, &key) : NULL;
+
+	if (pp) {
+		ep->identity = pp->identity;
+		ep->flags = pp->flags;
+	}
+}
+
 static int compile_endpoints(const struct ew_model *m, const char *node,
 			     const struct ew_attachments *a, struct ew_desired *d)
 {
@@ -74,6 +90,7 @@ static int compile_endpoints(const struct ew_model *m, const char *node,
 		}
 		memcpy(ep.mac, at->mac, sizeof(ep.mac));
 		memcpy(ep.node_mac, at->node_mac, sizeof(ep.node_mac));
+		endpoint_policy(d, at->ip, &ep);
 		if (ew_map_state_put(&d->endpoints, &key, &ep))
 			return -1;
 	}

@@ -11,6 +11,7 @@
 #include "attachments.h"
 #include "mapstate.h"
 #include "model.h"
+#include "policy.h"
 #include "services.h"
 
 struct ew_desired {
@@ -18,6 +19,9 @@ struct ew_desired {
 	struct ew_map_state routes;    /* ew_route_key -> ew_route */
 	struct ew_map_state nodes;     /* ew_node_key -> ew_node_info */
 	struct ew_lb_desired lb;       /* filled by ew_services_compile() */
+	struct ew_policy_desired policy; /* filled by ew_policy_compile(), first:
+					  * endpoints take their identity and
+					  * isolation from it */
 };
 
 /* What compile needs to know beyond the store. */

@@ -31,6 +31,7 @@
 
 /* Debian 12's UAPI headers predate tcx (Linux 6.6). */
 #define EW_BPF_TCX_INGRESS 46
+#define EW_BPF_TCX_EGRESS  47
 
 struct ew_datapath {
 	char *root;
@@ -145,6 +146,7 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 		return -1;
 	}
 	return pin_program(dp, dp->lxc->progs.from_container) ||
+	       pin_program(dp, dp->lxc->progs.to_container) ||
 	       pin_program(dp, dp->overlay->progs.from_underlay) ||
 	       pin_program(dp, dp->xdp->progs.from_netdev);
 }
@@ -235,10 +237,10 @@ out:
 	return err;
 }
 
-static int attach_clsact(int ifindex, int prog_fd)
+static int attach_clsact(int ifindex, int prog_fd, bool egress)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int err = bpf_tc_hook_create(&hook);
@@ -248,13 +250,25 @@ static int attach_clsact(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+/* The pin of an interface's TC egress link: links/<ifname>:egress. */
+static void egress_pin(const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:egress", ifname);
+}
+
 static int attach_program(struct ew_datapath *dp, struct bpf_program *prog,
-			  const char *ifname, int ifindex)
+			  const char *ifname, int ifindex, bool egress)
 {
 	int prog_fd = bpf_program__fd(prog);
-	int err = dp->tcx ? attach_link(dp, ifname, ifindex, prog_fd, EW_BPF_TCX_INGRESS) :
-			    attach_clsact(ifindex, prog_fd);
+	char pin[IF_NAMESIZE + 8];
+	int err;
 
+	egress_pin(ifname, pin, sizeof(pin));
+	if (dp->tcx)
+		err = attach_link(dp, egress ? pin : ifname, ifindex, prog_fd,
+				  egress ? EW_BPF_TCX_EGRESS : EW_BPF_TCX_INGRESS);
+	else
+		err = attach_clsact(ifindex, prog_fd, egress);
 	if (err)
 		ew_error("datapath", "cannot attach %s to %s (ifindex %d) with %s: %s",
 			 bpf_program__name(prog), ifname, ifindex,
@@ -264,7 +278,8 @@ static int attach_program(struct ew_datapath *dp, struct bpf_program *prog,
 
 int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
 {
-	return attach_program(dp, dp->lxc->progs.from_container, ifname, ifindex);
+	return attach_program(dp, dp->lxc->progs.from_container, ifname, ifindex, false) ||
+	       attach_program(dp, dp->lxc->progs.to_container, ifname, ifindex, true);
 }
 
 /* NodePorts are balanced in XDP; without it they answer pods only. */
@@ -285,7 +300,7 @@ static void attach_nodeport(struct ew_datapath *dp, const struct ew_underlay *u)
 int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u)
 {
 	int err = attach_program(dp, dp->overlay->progs.from_underlay, u->ifname,
-				 u->ifindex);
+				 u->ifindex, false);
 
 	if (err)
 		return err;
@@ -295,13 +310,22 @@ int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay
 	return 0;
 }
 
-void ew_datapath_detach(struct ew_datapath *dp, const char *ifname)
+static void unpin_link(struct ew_datapath *dp, const char *pin)
 {
 	char path[PATH_MAX];
 
-	link_pin_path(dp, ifname, path, sizeof(path));
+	link_pin_path(dp, pin, path, sizeof(path));
 	if (unlink(path) && errno != ENOENT)
 		ew_warn("datapath", "cannot remove %s: %s", path, strerror(errno));
+}
+
+void ew_datapath_detach(struct ew_datapath *dp, const char *ifname)
+{
+	char pin[IF_NAMESIZE + 8];
+
+	egress_pin(ifname, pin, sizeof(pin));
+	unpin_link(dp, ifname);
+	unpin_link(dp, pin);
 }
 
 /* Reads an interface's MAC and, when mtu is not NULL, its MTU. */
@@ -390,35 +414,123 @@ static int apply_services(struct ew_datapath *dp, const struct ew_lb_desired *lb
 	return ew_lb_apply(&maps, lb, res);
 }
 
+/* Identities some policy entry of could not be written; 0 ends the list. */
+#define MAX_FAILED_SUBJECTS 64
+
+static void note_failed_subject(uint32_t *failed, uint32_t subject)
+{
+	for (int i = 0; i < MAX_FAILED_SUBJECTS - 1; i++) {
+		if (failed[i] == subject)
+			return;
+		if (!failed[i]) {
+			failed[i] = subject;
+			return;
+		}
+	}
+	failed[0] = EW_IDENTITY_ANY; /* too many to list: every isolated pod */
+}
+
+/* Writes policy entries; the subjects of those that failed go to failed. */
+static void apply_policy_upserts(const struct ew_map_ref *m, const struct ew_map_state *ups,
+				 uint32_t *failed, struct ew_apply_result *res)
+{
+	for (size_t i = 0; i < ups->n; i++) {
+		const struct ew_policy_key *key = ew_map_state_key(ups, i);
+		struct ew_map_state one = {
+			.key_size = ups->key_size, .value_size = ups->value_size,
+			.n = 1, .entries = (uint8_t *)key,
+		};
+		size_t before = res->failures;
+
+		ew_map_upsert(m, &one, NULL, res);
+		if (res->failures != before)
+			note_failed_subject(failed, key->subject);
+	}
+}
+
+static bool subject_failed(const uint32_t *failed, uint32_t identity)
+{
+	if (failed[0] == EW_IDENTITY_ANY)
+		return true;
+	for (int i = 0; i < MAX_FAILED_SUBJECTS && failed[i]; i++)
+		if (failed[i] == identity)
+			return true;
+	return false;
+}
+
+/* Isolated pods whose policy is incomplete fail closed: EW_EP_POLICY_FAILED
+ * until an apply writes all of it. */
+static int endpoints_failing_closed(const struct ew_map_state *endpoints,
+				    const uint32_t *failed, struct ew_map_state *out)
+{
+	ew_map_state_init(out, endpoints->key_size, endpoints->value_size);
+	for (size_t i = 0; i < endpoints->n; i++) {
+		struct ew_endpoint ep = *(const struct ew_endpoint *)ew_map_state_value(endpoints, i);
+
+		if ((ep.flags & (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED)) &&
+		    subject_failed(failed, ep.identity)) {
+			ep.flags |= EW_EP_POLICY_FAILED;
+			ew_error("datapath", "policy of identity %u is incomplete: its "
+				 "pods fail closed until there is room", ep.identity);
+		}
+		if (ew_map_state_put(out, ew_map_state_key(endpoints, i), &ep))
+			return -1;
+	}
+	return ew_map_state_seal(out);
+}
+
+/*
+ * Order: nodes, routes and identities first; then policy entries, before the
+ * endpoints whose isolation needs them; services; then everything that goes
+ * away, endpoints (and their isolation) before the policy entries they used.
+ */
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		      struct ew_config cfg, struct ew_apply_result *res)
 {
 	struct ew_map_plan nodes = { 0 }, routes = { 0 }, endpoints = { 0 };
+	struct ew_map_plan ipcache = { 0 }, policy = { 0 };
 	struct ew_map_ref nodes_map = map_ref(dp->lxc->maps.ew_nodes);
 	struct ew_map_ref routes_map = map_ref(dp->lxc->maps.ew_routes);
 	struct ew_map_ref endpoints_map = map_ref(dp->lxc->maps.ew_endpoints);
+	struct ew_map_ref ipcache_map = map_ref(dp->lxc->maps.ew_ipcache);
+	struct ew_map_ref policy_map = map_ref(dp->lxc->maps.ew_policy);
+	uint32_t failed[MAX_FAILED_SUBJECTS] = { 0 };
+	struct ew_map_state eps = { 0 };
 	int err;
 
 	*res = (struct ew_apply_result){ 0 };
 	err = ew_map_plan(&nodes, &nodes_map, &d->nodes) ||
 	      ew_map_plan(&routes, &routes_map, &d->routes) ||
-	      ew_map_plan(&endpoints, &endpoints_map, &d->endpoints);
+	      ew_map_plan(&ipcache, &ipcache_map, &d->policy.ipcache) ||
+	      ew_map_plan(&policy, &policy_map, &d->policy.policy);
 	if (!err) {
 		write_config(dp, cfg);
 		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
 		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
+		ew_map_upsert(&ipcache_map, &ipcache.upserts, &ipcache.retry, res);
+		apply_policy_upserts(&policy_map, &policy.upserts, failed, res);
+		err = endpoints_failing_closed(&d->endpoints, failed, &eps) ||
+		      ew_map_plan(&endpoints, &endpoints_map, &eps);
+	}
+	if (!err) {
 		ew_map_upsert(&endpoints_map, &endpoints.upserts, &endpoints.retry, res);
 		apply_services(dp, &d->lb, res);
 		ew_map_delete(&endpoints_map, &endpoints.deletes, res);
+		ew_map_delete(&policy_map, &policy.deletes, res);
+		ew_map_delete(&ipcache_map, &ipcache.deletes, res);
 		ew_map_delete(&routes_map, &routes.deletes, res);
 		ew_map_delete(&nodes_map, &nodes.deletes, res);
 		/* A map full of entries that were going away has room now. */
 		ew_map_upsert(&nodes_map, &nodes.retry, NULL, res);
 		ew_map_upsert(&routes_map, &routes.retry, NULL, res);
+		ew_map_upsert(&ipcache_map, &ipcache.retry, NULL, res);
 		ew_map_upsert(&endpoints_map, &endpoints.retry, NULL, res);
 	}
+	ew_map_state_free(&eps);
 	ew_map_plan_free(&nodes);
 	ew_map_plan_free(&routes);
+	ew_map_plan_free(&ipcache);
+	ew_map_plan_free(&policy);
 	ew_map_plan_free(&endpoints);
 	return err || res->failures ? -1 : 0;
 }

@@ -117,6 +117,17 @@ static void print_model(const struct ew_model *m)
 	for (size_t i = 0; i < m->n_slices; i++)
 		printf("endpointslice\t%s/%s\t%s\t%zu endpoints\n", m->slices[i].namespace,
 		       m->slices[i].name, m->slices[i].service, m->slices[i].n_endpoints);
+	for (size_t i = 0; i < m->n_policies; i++) {
+		const struct ew_network_policy *p = &m->policies[i];
+		const char *isolates = p->isolates_ingress ?
+			(p->isolates_egress ? "ingress,egress" : "ingress") :
+			(p->isolates_egress ? "egress" : "-");
+
+		printf("networkpolicy\t%s/%s\t%s\t%s\t%zu ingress rules\t%zu egress rules\n",
+		       p->namespace, p->name,
+		       p->kind == EW_POLICY_CILIUM ? "CiliumNetworkPolicy" : "NetworkPolicy",
+		       isolates, p->n_ingress, p->n_egress);
+	}
 }
 
 static int run_check(const char *dir)

@@ -65,3 +65,34 @@ bool ew_labels_match(const struct ew_labels *selector, const struct ew_labels *l
 	}
 	return true;
 }
+
+static bool value_in(const struct ew_selector_expr *e, const char *v)
+{
+	for (size_t i = 0; i < e->n_values; i++)
+		if (!strcmp(e->values[i], v))
+			return true;
+	return false;
+}
+
+static bool expr_holds(const struct ew_selector_expr *e, const struct ew_labels *labels)
+{
+	const char *v = ew_labels_get(labels, e->key);
+
+	switch (e->op) {
+	case EW_SELECTOR_IN: return v && value_in(e, v);
+	case EW_SELECTOR_NOT_IN: return !v || !value_in(e, v);
+	case EW_SELECTOR_EXISTS: return v != NULL;
+	case EW_SELECTOR_DOES_NOT_EXIST: return v == NULL;
+	}
+	return false;
+}
+
+bool ew_selector_match(const struct ew_selector *sel, const struct ew_labels *labels)
+{
+	if (!ew_labels_match(&sel->match_labels, labels))
+		return false;
+	for (size_t i = 0; i < sel->n_exprs; i++)
+		if (!expr_holds(&sel->exprs[i], labels))
+			return false;
+	return true;
+}

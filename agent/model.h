@@ -128,13 +128,94 @@ struct ew_endpoint_slice {
 	struct ew_origin origin;
 };
 
+/* A label selector (metav1.LabelSelector): every matchLabels pair and every
+ * expression must hold; an empty selector selects everything. */
+enum ew_selector_op {
+	EW_SELECTOR_IN,
+	EW_SELECTOR_NOT_IN,
+	EW_SELECTOR_EXISTS,
+	EW_SELECTOR_DOES_NOT_EXIST,
+};
+
+struct ew_selector_expr {
+	char *key;
+	enum ew_selector_op op;
+	size_t n_values; /* In and NotIn: at least one; the others: none */
+	char **values;
+};
+
+struct ew_selector {
+	struct ew_labels match_labels;
+	size_t n_exprs;
+	struct ew_selector_expr *exprs;
+};
+
+struct ew_cidr {
+	uint32_t addr;	  /* network byte order, host bits zero */
+	uint8_t prefixlen;
+};
+
+/*
+ * One peer of a rule. NetworkPolicy: a podSelector (pods of the policy's
+ * namespace), a namespaceSelector (every pod of those namespaces), both
+ * (pods matching in matching namespaces: AND), or an ipBlock. Cilium's
+ * fromEndpoints/toEndpoints become a pod selector with a namespace selector
+ * (the policy's namespace unless the selector names one); fromCIDR(Set) and
+ * toCIDR(Set) become ipBlocks.
+ */
+struct ew_policy_peer {
+	bool has_pod_selector, has_ns_selector, has_ip_block;
+	struct ew_selector pod_selector;
+	struct ew_selector ns_selector;
+	struct ew_cidr cidr;	  /* the ipBlock */
+	size_t n_except;	  /* each inside cidr */
+	struct ew_cidr *except;
+};
+
+struct ew_policy_port {
+	uint8_t protocol;   /* EW_PROTO_*; 0: TCP and UDP (Cilium's ANY) */
+	uint16_t port;	    /* host byte order; 0 with no name: every port */
+	uint16_t end_port;  /* host byte order; 0: just port */
+	char *name;	    /* a named port, resolved on the destination pod */
+};
+
+/* One ingress or egress rule: peers x ports, never merged with another
+ * rule's. No peers listed (all_peers): every peer; no ports: every port. */
+struct ew_policy_rule {
+	bool all_peers;
+	size_t n_peers;
+	struct ew_policy_peer *peers;
+	size_t n_ports;
+	struct ew_policy_port *ports;
+};
+
+enum ew_policy_kind {
+	EW_POLICY_KUBERNETES, /* networking.k8s.io/v1 NetworkPolicy */
+	EW_POLICY_CILIUM,     /* cilium.io/v2 CiliumNetworkPolicy */
+};
+
+struct ew_network_policy {
+	enum ew_policy_kind kind;
+	char *namespace;
+	char *name;
+	struct ew_selector pod_selector; /* the pods it applies to, in its namespace */
+	/* policyTypes, with the API server's defaults applied: Ingress always
+	 * unless listed otherwise, Egress when listed or when there are egress
+	 * rules. A Cilium policy isolates each direction it has a section for. */
+	bool isolates_ingress, isolates_egress;
+	size_t n_ingress, n_egress;
+	struct ew_policy_rule *ingress, *egress;
+	struct ew_origin origin;
+};
+
 struct ew_model {
-	size_t n_nodes, n_namespaces, n_pods, n_services, n_slices;
+	size_t n_nodes, n_namespaces, n_pods, n_services, n_slices, n_policies;
 	struct ew_node *nodes;
 	struct ew_namespace *namespaces;
 	struct ew_pod *pods;
 	struct ew_service *services;
 	struct ew_endpoint_slice *slices;
+	struct ew_network_policy *policies;
 };
 
 const struct ew_node *ew_model_node(const struct ew_model *m, const char *name);
@@ -150,6 +231,8 @@ const struct ew_service *ew_model_service(const struct ew_model *m, const char *
 /* true when every label of selector is in labels (an empty selector selects
  * everything) */
 bool ew_labels_match(const struct ew_labels *selector, const struct ew_labels *labels);
+/* true when labels satisfy every matchLabels pair and expression of sel */
+bool ew_selector_match(const struct ew_selector *sel, const struct ew_labels *labels);
 
 /*
  * A store is a directory of Kubernetes-style YAML files. Each load re-reads

@@ -8,9 +8,10 @@
  * accepted so far. Merging checks each object against the accepted ones, so a
  * conflict (duplicate object, shared pod IP, overlapping pod CIDRs, a pod IP
  * outside its node's pod CIDR, a ClusterIP port or node port two services
- * claim) is always blamed on the later object: the one in the later file, or
- * within a file the later one of its nodes, then namespaces, pods, services
- * and endpoint slices, each in document order.
+ * claim, a policy defined twice) is always blamed on the later object: the one
+ * in the later file, or within a file the later one of its nodes, then
+ * namespaces, pods, services, endpoint slices and network policies, each in
+ * document order.
  *
  * Per file, the store keeps the last good version. A file whose current
  * version is bad contributes its last good version instead, if that one still
@@ -21,8 +22,9 @@
  * strings and arrays live until the file's next good version or its removal.
  *
  * This file holds the files, versions and merging; the kinds are read in
- * store_core.c (Node, Namespace, Pod) and store_services.c (Service,
- * EndpointSlice), with the helpers of store_read.c.
+ * store_core.c (Node, Namespace, Pod), store_services.c (Service,
+ * EndpointSlice) and store_policy.c (NetworkPolicy, CiliumNetworkPolicy), with
+ * the helpers of store_read.c.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -62,6 +64,7 @@ static void version_free(struct ew_model *v)
 		return;
 	store_core_free(v);
 	store_services_free(v);
+	store_policy_free(v);
 	free(v);
 }
 
@@ -77,6 +80,8 @@ static const struct {
     {"v1", "Pod", store_read_pod},
     {"v1", "Service", store_read_service},
     {"discovery.k8s.io/v1", "EndpointSlice", store_read_endpoint_slice},
+    {"networking.k8s.io/v1", "NetworkPolicy", store_read_network_policy},
+    {"cilium.io/v2", "CiliumNetworkPolicy", store_read_cilium_network_policy},
 };
 
 static void read_object(struct reader *r, yaml_node_t *obj, struct ew_model *m,
@@ -388,6 +393,54 @@ static int slice_conflicts(const struct ew_model *m, const struct ew_endpoint_sl
 	return 0;
 }
 
+static const char *policy_kind_name(enum ew_policy_kind kind)
+{
+	return kind == EW_POLICY_CILIUM ? "CiliumNetworkPolicy" : "NetworkPolicy";
+}
+
+/* A NetworkPolicy and a CiliumNetworkPolicy may share a name. */
+static int policy_conflicts(const struct ew_model *m, const struct ew_network_policy *p,
+			    struct ew_diags *d)
+{
+	for (size_t i = 0; i < m->n_policies; i++) {
+		const struct ew_network_policy *o = &m->policies[i];
+
+		if (o->kind == p->kind && !strcmp(o->namespace, p->namespace) &&
+		    !strcmp(o->name, p->name))
+			return report_duplicate(d, policy_kind_name(p->kind),
+						p->namespace, p->name, &p->origin,
+						&o->origin);
+	}
+	return 0;
+}
+
+static bool same_origin(const struct ew_origin *a, const struct ew_origin *b)
+{
+	return a->line == b->line && a->col == b->col && !strcmp(a->file, b->file);
+}
+
+/* Appends the policies of v to m, as MERGE_OBJECTS below does. The policies
+ * of one CiliumNetworkPolicy with several specs (next to each other, with its
+ * origin) are one object: checked once, taken together. */
+static int merge_policies(struct ew_model *m, const struct ew_model *v,
+			  struct ew_diags *d)
+{
+	int conflicts = 0, c;
+	size_t n;
+
+	for (size_t i = 0; i < v->n_policies; i += n) {
+		n = 1;
+		while (i + n < v->n_policies &&
+		       same_origin(&v->policies[i].origin, &v->policies[i + n].origin))
+			n++;
+		c = policy_conflicts(m, &v->policies[i], d);
+		for (size_t k = 0; !c && k < n; k++)
+			*array_push(m->policies, m->n_policies) = v->policies[i + k];
+		conflicts += c;
+	}
+	return conflicts;
+}
+
 /* Appends each object of v->items to m->items that does not conflict with
  * those already there, counting the conflicts. */
 #define MERGE_OBJECTS(m, v, items, n_items, conflicts_fn, d, conflicts)                  \
@@ -413,12 +466,14 @@ static int merge_version(struct ew_model *m, const struct ew_model *v, struct ew
 	MERGE_OBJECTS(m, v, pods, n_pods, pod_conflicts, d, conflicts);
 	MERGE_OBJECTS(m, v, services, n_services, service_conflicts, d, conflicts);
 	MERGE_OBJECTS(m, v, slices, n_slices, slice_conflicts, d, conflicts);
+	conflicts += merge_policies(m, v, d);
 	if (conflicts) {
 		m->n_nodes = before.n_nodes;
 		m->n_namespaces = before.n_namespaces;
 		m->n_pods = before.n_pods;
 		m->n_services = before.n_services;
 		m->n_slices = before.n_slices;
+		m->n_policies = before.n_policies;
 	}
 	return conflicts;
 }
@@ -546,6 +601,7 @@ void ew_store_free(struct ew_store *s)
 	free(s->model.pods);
 	free(s->model.services);
 	free(s->model.slices);
+	free(s->model.policies);
 	free(s->dir);
 	free(s);
 }
@@ -559,7 +615,7 @@ int ew_store_load(struct ew_store *s, struct ew_diags *diags)
 	if (list_store_files(s->dir, &names, &n_names, diags))
 		return -1;
 	s->model.n_nodes = s->model.n_namespaces = s->model.n_pods = 0;
-	s->model.n_services = s->model.n_slices = 0;
+	s->model.n_services = s->model.n_slices = s->model.n_policies = 0;
 	for (size_t i = 0; i < n_names; i++) {
 		f = array_push(files, n_files);
 		f->name = names[i];

@@ -377,10 +377,35 @@ void store_labels_free(struct ew_labels *l)
 	l->n = 0;
 }
 
-void store_read_label_map(struct reader *r, yaml_node_t *map, const char *path,
-			  struct ew_labels *labels)
+bool store_check_label_key(struct reader *r, yaml_node_t *at, const char *key,
+			   const char *path)
 {
-	char key_path[96];
+	if (is_label_key(key))
+		return true;
+	store_problem(r, at,
+		      "label key \"%s\" in %s is not valid; expected " EXPECT_LABEL_KEY,
+		      key, path);
+	return false;
+}
+
+bool store_check_label_value(struct reader *r, yaml_node_t *at, const char *key,
+			     const char *value, const char *path)
+{
+	if (is_label_value(value))
+		return true;
+	store_problem(
+	    r, at,
+	    "label %s: value \"%s\" in %s is not valid; expected an empty value "
+	    "or " EXPECT_LABEL_NAME,
+	    key, value, path);
+	return false;
+}
+
+void store_read_label_map_keys(struct reader *r, yaml_node_t *map, const char *path,
+			       store_label_key_fn *key_fn, const void *arg,
+			       struct ew_labels *labels)
+{
+	char key_path[160];
 	yaml_node_pair_t *pair;
 
 	if (!map)
@@ -396,22 +421,19 @@ void store_read_label_map(struct reader *r, yaml_node_t *map, const char *path,
 
 		if (!key || !value)
 			continue;
-		if (!is_label_key(key))
-			store_problem(
-			    r, k,
-			    "label key \"%s\" in %s is not valid; expected an "
-			    "optional DNS subdomain prefix and '/', then a name "
-			    "of " EXPECT_LABEL_NAME,
-			    key, path);
-		else if (!is_label_value(value))
-			store_problem(
-			    r, v,
-			    "label %s: value \"%s\" in %s is not valid; expected "
-			    "an empty value or " EXPECT_LABEL_NAME,
-			    key, value, path);
-		else
+		if (key_fn)
+			key = key_fn(r, k, key, path, arg);
+		else if (!store_check_label_key(r, k, key, path))
+			key = NULL;
+		if (key && store_check_label_value(r, v, key, value, path))
 			store_labels_set(labels, key, value);
 	}
+}
+
+void store_read_label_map(struct reader *r, yaml_node_t *map, const char *path,
+			  struct ew_labels *labels)
+{
+	store_read_label_map_keys(r, map, path, NULL, NULL, labels);
 }
 
 void store_read_labels(struct reader *r, yaml_node_t *meta, struct ew_labels *labels)

@@ -4,9 +4,10 @@
  *
  * store.c reads the files and merges their versions; the readers of the kinds
  * (store_core.c: Node, Namespace, Pod; store_services.c: Service,
- * EndpointSlice) fill a version from a document with the helpers below. Every
- * problem goes through store_problem(), which points at a YAML node and names
- * the object being read (r->what), so each message reads
+ * EndpointSlice; store_policy.c: NetworkPolicy, CiliumNetworkPolicy) fill a
+ * version from a document with the helpers below. Every problem goes through
+ * store_problem(), which points at a YAML node and names the object being read
+ * (r->what), so each message reads
  * "FILE:LINE:COL: Kind ns/name: field.path ... ; expected ...".
  *
  * Not an interface of the agent: only the store's own files include this.
@@ -41,6 +42,8 @@ struct reader {
 #define EXPECT_LABEL_NAME                                                                \
 	"at most 63 characters from [A-Za-z0-9._-], starting and ending with "           \
 	"a letter or digit"
+#define EXPECT_LABEL_KEY                                                                 \
+	"an optional DNS subdomain prefix and '/', then a name of " EXPECT_LABEL_NAME
 #define EXPECT_PORT_NAME                                                                 \
 	"a port name: at most 15 lowercase letters, digits and '-', with at least "      \
 	"one letter, no '--' and no '-' at either end"
@@ -156,9 +159,23 @@ char *store_read_name(struct reader *r, yaml_node_t *map, const char *key,
 
 void store_labels_set(struct ew_labels *l, const char *key, const char *value);
 void store_labels_free(struct ew_labels *l);
+/* Whether key (value) is a valid label key (value) of the labels at path;
+ * reported at at when not. */
+bool store_check_label_key(struct reader *r, yaml_node_t *at, const char *key,
+			   const char *path);
+bool store_check_label_value(struct reader *r, yaml_node_t *at, const char *key,
+			     const char *value, const char *path);
 /* The labels of a mapping node (NULL: none), such as spec.selector at path. */
 void store_read_label_map(struct reader *r, yaml_node_t *map, const char *path,
 			  struct ew_labels *labels);
+/* How a selector spells a label key: the key to use (key or a part of it), or
+ * NULL when it is bad (reported at k). */
+typedef const char *store_label_key_fn(struct reader *r, yaml_node_t *k, const char *key,
+				       const char *path, const void *arg);
+/* store_read_label_map, with each key read by key_fn(..., arg) */
+void store_read_label_map_keys(struct reader *r, yaml_node_t *map, const char *path,
+			       store_label_key_fn *key_fn, const void *arg,
+			       struct ew_labels *labels);
 /* metadata.labels */
 void store_read_labels(struct reader *r, yaml_node_t *meta, struct ew_labels *labels);
 
@@ -178,9 +195,11 @@ typedef void store_read_fn(struct reader *r, yaml_node_t *obj, struct ew_model *
 
 store_read_fn store_read_node, store_read_namespace, store_read_pod;
 store_read_fn store_read_service, store_read_endpoint_slice;
+store_read_fn store_read_network_policy, store_read_cilium_network_policy;
 
 /* Free what a version owns (not the version itself). */
 void store_core_free(struct ew_model *v);     /* nodes, namespaces, pods */
 void store_services_free(struct ew_model *v); /* services, endpoint slices */
+void store_policy_free(struct ew_model *v);   /* network policies */
 
 #endif /* EW_STORE_READ_H */

@@ -14,6 +14,7 @@
 #include "lib/l3.h"
 #include "lib/metrics.h"
 #include "lib/parse.h"
+#include "lib/policy.h"
 #include "lib/route.h"
 #include "lib/service.h"
 
@@ -60,8 +61,10 @@ static __always_inline int to_local_pod(struct __sk_buff *skb)
 {
 	struct ew_endpoint *ep;
 	struct ew_route *route;
+	enum tuple_kind kind;
 	struct ethhdr *eth;
 	struct iphdr *iph;
+	struct ew_ct_key t;
 	struct cursor c = cursor_init(skb);
 	int reason;
 
@@ -69,7 +72,8 @@ static __always_inline int to_local_pod(struct __sk_buff *skb)
 	iph = eth ? parse_iphdr(&c) : NULL;
 	if (!iph)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
-	reason = service_xlate(skb, iph, &c);
+	kind = packet_tuple(iph, &c, &t);
+	reason = service_xlate(skb, &t, kind, c.pos - (void *)(long)skb->data);
 	if (reason == EW_REASON_TO_UNDERLAY)
 		return to_underlay(skb, EW_DIR_INGRESS);
 	if (reason != EW_REASON_FORWARD)
@@ -82,8 +86,12 @@ static __always_inline int to_local_pod(struct __sk_buff *skb)
 	if (!iph)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
 	ep = endpoint_lookup(iph->daddr);
-	if (ep)
+	if (ep) {
+		reason = policy_check(ep, EW_DIR_INGRESS, &t, kind);
+		if (reason != EW_REASON_FORWARD)
+			return drop(skb, reason, EW_DIR_INGRESS);
 		return to_endpoint(skb, eth, ep, EW_DIR_INGRESS);
+	}
 	route = route_lookup(iph->daddr);
 	if (route && (route->flags & EW_ROUTE_LOCAL))
 		return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_INGRESS);

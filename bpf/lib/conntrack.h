@@ -33,31 +33,57 @@ static __always_inline bool ipv4_is_later_fragment(const struct iphdr *iph)
 	return iph->frag_off & bpf_htons(IP_OFFSET);
 }
 
+#ifndef IPPROTO_SCTP
+#define IPPROTO_SCTP 132
+#endif
+
+/* What a packet's tuple holds besides addresses and protocol. */
+enum tuple_kind {
+	TUPLE_PORTS,	 /* TCP, UDP or SCTP: its ports */
+	TUPLE_NO_PORTS,	 /* another protocol: ports 0 */
+	TUPLE_FRAGMENT,	 /* a later fragment: ports unknown, 0 */
+	TUPLE_TRUNCATED, /* TCP, UDP or SCTP without room for its ports */
+};
+
 /*
- * The tuple of a TCP or UDP packet whose IPv4 header is iph and whose L4
- * header starts at c; false for other protocols, later fragments (they carry
- * no ports) and truncated headers. Only the ports are read, so a UDP or TCP
- * header needs its first 4 bytes.
+ * The tuple of the packet whose IPv4 header is iph and whose L4 header
+ * starts at c. Only the ports are read: the first 4 bytes of a TCP, UDP or
+ * SCTP header.
  */
+static __always_inline enum tuple_kind packet_tuple(const struct iphdr *iph,
+						    const struct cursor *c,
+						    struct ew_ct_key *t)
+{
+	__be16 *ports = c->pos;
+
+	*t = (struct ew_ct_key){
+		.saddr = iph->saddr, .daddr = iph->daddr, .proto = iph->protocol,
+	};
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP &&
+	    iph->protocol != IPPROTO_SCTP)
+		return TUPLE_NO_PORTS;
+	if (ipv4_is_later_fragment(iph))
+		return TUPLE_FRAGMENT;
+	if ((void *)(ports + 2) > c->end)
+		return TUPLE_TRUNCATED;
+	t->sport = ports[0];
+	t->dport = ports[1];
+	return TUPLE_PORTS;
+}
+
+/* Services translate TCP and UDP with their ports. */
+static __always_inline bool tuple_is_tcp_udp(const struct ew_ct_key *t,
+					     enum tuple_kind kind)
+{
+	return kind == TUPLE_PORTS &&
+	       (t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP);
+}
+
+/* packet_tuple() of a TCP or UDP packet with its ports; false otherwise. */
 static __always_inline bool ct_tuple(const struct iphdr *iph, struct cursor *c,
 				     struct ew_ct_key *t)
 {
-	__be16 *ports;
-
-	if ((iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
-	    ipv4_is_later_fragment(iph))
-		return false;
-	ports = c->pos;
-	if ((void *)(ports + 2) > c->end)
-		return false;
-	*t = (struct ew_ct_key){
-		.saddr = iph->saddr,
-		.daddr = iph->daddr,
-		.sport = ports[0],
-		.dport = ports[1],
-		.proto = iph->protocol,
-	};
-	return true;
+	return tuple_is_tcp_udp(t, packet_tuple(iph, c, t));
 }
 
 /* Marks e seen now, at most once every EW_CT_REFRESH_NS; true when it did. */

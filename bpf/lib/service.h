@@ -15,15 +15,15 @@
 #include "parse.h"
 
 static __always_inline int service_to_backend(struct __sk_buff *skb, struct ew_ct_key *t,
-					      const struct ew_lb_frontend *fe, __u32 l4_off)
+					      const struct ew_lb_frontend *fe, __u32 l4_off,
+					      struct lb_xlate *x)
 {
-	struct lb_xlate x;
-	int reason = lb4_xlate(t, fe, false, &x);
+	int reason = lb4_xlate(t, fe, false, x);
 
 	if (reason != EW_REASON_FORWARD)
 		return reason;
-	if (nat4_skb(skb, l4_off, t->proto, NAT_DST, t->daddr, x.daddr, t->dport, x.dport) ||
-	    nat4_skb(skb, l4_off, t->proto, NAT_SRC, t->saddr, x.saddr, t->sport, x.sport))
+	if (nat4_skb(skb, l4_off, t->proto, NAT_DST, t->daddr, x->daddr, t->dport, x->dport) ||
+	    nat4_skb(skb, l4_off, t->proto, NAT_SRC, t->saddr, x->saddr, t->sport, x->sport))
 		return EW_REASON_DROP_MALFORMED;
 	return EW_REASON_FORWARD;
 }
@@ -42,27 +42,35 @@ static __always_inline int service_reply(struct __sk_buff *skb, const struct ew_
 }
 
 /*
- * Translates the packet whose IPv4 header is iph, with c at its L4 header.
- * Returns EW_REASON_FORWARD when the packet goes on to its (possibly new)
+ * Translates the packet with tuple t, whose L4 header is at l4_off. Returns
+ * EW_REASON_FORWARD when the packet goes on to its (possibly new)
  * destination, EW_REASON_TO_UNDERLAY for a NodePort reply to an external
- * client, or a drop reason. Packet pointers are invalid afterwards.
+ * client, or a drop reason. t becomes the tuple between the two pods, which
+ * policy judges: a request's after translation, a reply's before. Packet
+ * pointers are invalid afterwards.
  */
-static __always_inline int service_xlate(struct __sk_buff *skb, const struct iphdr *iph,
-					 struct cursor *c)
+static __always_inline int service_xlate(struct __sk_buff *skb, struct ew_ct_key *t,
+					 enum tuple_kind kind, __u32 l4_off)
 {
-	__u32 l4_off = c->pos - (void *)(long)skb->data;
 	struct ew_lb_frontend *fe;
 	struct ew_ct_entry *reply;
-	struct ew_ct_key t;
+	struct lb_xlate x;
+	int reason;
 
-	if (!ct_tuple(iph, c, &t))
+	if (!tuple_is_tcp_udp(t, kind))
 		return EW_REASON_FORWARD;
-	fe = lb_frontend(&t);
-	if (fe)
-		return service_to_backend(skb, &t, fe, l4_off);
-	reply = ct_lookup(&t, EW_CT_REPLY);
+	fe = lb_frontend(t);
+	if (fe) {
+		reason = service_to_backend(skb, t, fe, l4_off, &x);
+		if (reason == EW_REASON_FORWARD)
+			*t = (struct ew_ct_key){ .saddr = x.saddr, .daddr = x.daddr,
+						 .sport = x.sport, .dport = x.dport,
+						 .proto = t->proto };
+		return reason;
+	}
+	reply = ct_lookup(t, EW_CT_REPLY);
 	if (reply)
-		return service_reply(skb, &t, reply, l4_off);
+		return service_reply(skb, t, reply, l4_off);
 	return EW_REASON_FORWARD;
 }
 

@@ -14,7 +14,7 @@
 
 /* Bumped whenever a map layout below changes; bpfctl refuses to read pins of
  * another version rather than misinterpret them. */
-#define EW_ABI_VERSION 2
+#define EW_ABI_VERSION 3
 
 /* Map names: also the pin file names under the bpffs root (<root>/maps/). */
 #define EW_MAP_ENDPOINTS "ew_endpoints"
@@ -30,6 +30,8 @@
 #define EW_MAP_LB_MAGLEV   "ew_lb_maglev"
 #define EW_MAP_LB_AFFINITY "ew_lb_affinity"
 #define EW_MAP_CT	   "ew_ct"
+#define EW_MAP_IPCACHE	   "ew_ipcache"
+#define EW_MAP_POLICY	   "ew_policy"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
@@ -43,6 +45,8 @@
 #define EW_MAX_TABLES	 16384
 #define EW_MAX_AFFINITY	 65536
 #define EW_CT_SIZE	 65536
+#define EW_MAX_IPCACHE	 65536
+#define EW_MAX_POLICY	 262144
 
 /* Maglev lookup tables: a prime number of slots, each naming a backend.
  * Every backend owns M/N slots within one, so M/N >= 100 keeps shares within
@@ -80,12 +84,21 @@ struct ew_endpoint_key {
 	__u32 ip;
 };
 
+enum ew_endpoint_flags {
+	/* A NetworkPolicy selects the pod for this direction: only what
+	 * ew_policy allows passes, and replies of what it allowed. */
+	EW_EP_INGRESS_ISOLATED = 1 << 0,
+	EW_EP_EGRESS_ISOLATED = 1 << 1,
+	/* The agent could not program the pod's policy: nothing passes. */
+	EW_EP_POLICY_FAILED = 1 << 2,
+};
+
 struct ew_endpoint {
 	__u32 ifindex;	     /* host-side veth, in the node's namespace */
 	__u8 mac[6];	     /* the pod's eth0 */
 	__u8 node_mac[6];    /* host-side veth: the pod's gateway MAC */
-	__u32 flags;	     /* reserved, 0 */
-	__u32 pad;
+	__u32 flags;	     /* enum ew_endpoint_flags */
+	__u32 identity;	     /* the pod's security identity: ew_policy's subject */
 };
 
 /* ew_routes: LPM trie from a pod CIDR to the node that owns it. */
@@ -199,6 +212,9 @@ struct ew_lb_affinity {
 enum ew_ct_type {
 	EW_CT_SERVICE = 1,
 	EW_CT_REPLY = 2,
+	/* A connection policy allowed, keyed as its first packet: packets
+	 * with this key or its reverse pass without another lookup. */
+	EW_CT_POLICY = 3,
 };
 
 enum ew_ct_flags {
@@ -227,6 +243,58 @@ struct ew_ct_entry {
 	__u16 orig_port;   /* pairs with orig_addr */
 	__u32 flags;	   /* enum ew_ct_flags */
 	__u32 pad;
+};
+
+/*
+ * Security identities: a number per set of labels (a pod's namespace and
+ * labels) or per CIDR of a policy, valid on this node. Identities of pods
+ * with the same labels are the same, so their policy is one set of entries.
+ */
+enum ew_identity_reserved {
+	EW_IDENTITY_ANY = 0,	     /* in ew_policy keys: every peer */
+	EW_IDENTITY_HOST = 1,	     /* this node (and hairpin), always allowed in */
+	EW_IDENTITY_WORLD = 2,	     /* outside the cluster, in no policy CIDR */
+	EW_IDENTITY_REMOTE_NODE = 3, /* another node's InternalIP */
+	EW_IDENTITY_FIRST_POD = 256, /* pods' and CIDRs' identities start here */
+};
+
+/* ew_ipcache: LPM trie from an address to the identities it has. */
+struct ew_ipcache_key {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+struct ew_ipcache {
+	__u32 identity;	     /* the pod's, node's or CIDR's */
+	/* The identity the address has as a CIDR member: of the longest
+	 * policy CIDR holding it, or world. ipBlocks match pod addresses too,
+	 * so a pod's /32 carries both. */
+	__u32 cidr_identity;
+};
+
+/*
+ * ew_policy: LPM trie of what isolated pods may send and receive. A key is
+ * a prefix over subject, peer, dir, proto, port (in that order): subject,
+ * peer and dir always count whole (72 bits); proto is whole or left out
+ * (every protocol); port is a prefix (a port range is a few prefixes). A
+ * packet is allowed when a lookup with the peer's identity, its
+ * cidr_identity or EW_IDENTITY_ANY finds an entry: rules only allow, so the
+ * most specific match needs no precedence over the others.
+ */
+#define EW_POLICY_PREFIX_FULL 96
+
+struct ew_policy_key {
+	__u32 prefixlen;
+	__u32 subject;	/* the isolated pod's identity */
+	__u32 peer;	/* the other side's identity, or EW_IDENTITY_ANY */
+	__u8 dir;	/* enum ew_dir, the subject's: egress = sent */
+	__u8 proto;	/* IPPROTO_TCP, UDP or SCTP */
+	__u16 port;	/* the subject's for ingress, the peer's for egress */
+};
+
+struct ew_policy_entry {
+	__u32 rule;	/* which rule allowed it, for bpfctl (agent's numbering) */
+	__u32 flags;	/* reserved, 0 */
 };
 
 /* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
@@ -307,5 +375,9 @@ _Static_assert(sizeof(struct ew_lb_affinity_key) == 12, "ew_lb_affinity_key layo
 _Static_assert(sizeof(struct ew_lb_affinity) == 16, "ew_lb_affinity layout");
 _Static_assert(sizeof(struct ew_ct_key) == 16, "ew_ct_key layout");
 _Static_assert(sizeof(struct ew_ct_entry) == 40, "ew_ct_entry layout");
+_Static_assert(sizeof(struct ew_ipcache_key) == 8, "ew_ipcache_key layout");
+_Static_assert(sizeof(struct ew_ipcache) == 8, "ew_ipcache layout");
+_Static_assert(sizeof(struct ew_policy_key) == 16, "ew_policy_key layout");
+_Static_assert(sizeof(struct ew_policy_entry) == 8, "ew_policy_entry layout");
 
 #endif /* EDGEWIRE_ABI_H */

@@ -41,7 +41,13 @@
 	X(DROP_NAT_FAILED, 28, "nat-failed",                                       \
 	  "no free source port to translate a NodePort connection to")             \
 	X(DROP_NO_ROUTE, 29, "no-route",                                           \
-	  "no route back to the external client of a NodePort reply")
+	  "no route back to the external client of a NodePort reply")             \
+	X(DROP_POLICY_DENIED, 30, "policy-denied",                                 \
+	  "no network policy rule allows it")                                      \
+	X(DROP_FRAGMENT, 31, "fragment",                                           \
+	  "a later IP fragment of an isolated pod: its ports are unknown")         \
+	X(DROP_POLICY_FAILED, 32, "policy-failed",                                 \
+	  "the pod's policy could not be programmed: it fails closed")
 
 enum ew_reason {
 #define EW_REASON_ENUM(name, code, str, desc) EW_REASON_##name = code,

@@ -185,6 +185,7 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 		goto fail;
 	}
 	h->prog_fd = bpf_program__fd(h->skel->progs.from_container);
+	h->to_container_prog_fd = bpf_program__fd(h->skel->progs.to_container);
 	h->endpoints_fd = bpf_map__fd(h->skel->maps.ew_endpoints);
 	h->routes_fd = bpf_map__fd(h->skel->maps.ew_routes);
 	h->metrics_fd = bpf_map__fd(h->skel->maps.ew_metrics);
@@ -195,6 +196,9 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 	h->lb_maglev_fd = bpf_map__fd(h->skel->maps.ew_lb_maglev);
 	h->lb_affinity_fd = bpf_map__fd(h->skel->maps.ew_lb_affinity);
 	h->ct_fd = bpf_map__fd(h->skel->maps.ew_ct);
+	h->ipcache_fd = bpf_map__fd(h->skel->maps.ew_ipcache);
+	h->policy_fd = bpf_map__fd(h->skel->maps.ew_policy);
+	h->events_fd = bpf_map__fd(h->skel->maps.ew_events);
 
 	err = open_overlay(h, opts);
 	if (!err)
@@ -222,8 +226,15 @@ void bh_close(struct bh *h)
 int bh_add_endpoint(struct bh *h, uint32_t ip, uint32_t ifindex,
 		    const uint8_t mac[6], const uint8_t node_mac[6])
 {
+	return bh_add_endpoint_identity(h, ip, ifindex, mac, node_mac, 0, 0);
+}
+
+int bh_add_endpoint_identity(struct bh *h, uint32_t ip, uint32_t ifindex,
+			     const uint8_t mac[6], const uint8_t node_mac[6],
+			     uint32_t identity, uint32_t flags)
+{
 	struct ew_endpoint_key key = { .ip = ip };
-	struct ew_endpoint ep = { .ifindex = ifindex };
+	struct ew_endpoint ep = { .ifindex = ifindex, .flags = flags, .identity = identity };
 	char addr[INET_ADDRSTRLEN];
 
 	memcpy(ep.mac, mac, sizeof(ep.mac));
@@ -398,6 +409,35 @@ int bh_add_table(struct bh *h, uint32_t table_id, const uint32_t *backend_ids,
 	return err;
 }
 
+/* --- network policy ------------------------------------------------------------ */
+
+int bh_add_ipcache(struct bh *h, uint32_t addr, uint32_t prefixlen, uint32_t identity,
+		   uint32_t cidr_identity)
+{
+	struct ew_ipcache_key key = { .prefixlen = prefixlen, .addr = addr };
+	struct ew_ipcache id = { .identity = identity, .cidr_identity = cidr_identity };
+	char ip[INET_ADDRSTRLEN], what[64];
+
+	snprintf(what, sizeof(what), "ipcache entry %s/%u (identity %u)",
+		 inet_ntop(AF_INET, &addr, ip, sizeof(ip)), prefixlen, identity);
+	return map_write(h->ipcache_fd, &key, &id, "bh_add_ipcache", what);
+}
+
+int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule)
+{
+	struct ew_policy_key key = {
+		.prefixlen = prefixlen, .subject = subject, .peer = peer,
+		.dir = dir, .proto = proto, .port = htons(port),
+	};
+	struct ew_policy_entry entry = { .rule = rule };
+	char what[96];
+
+	snprintf(what, sizeof(what), "policy entry %u -> %u %s %u/%u (/%u)", subject, peer,
+		 dir == EW_DIR_INGRESS ? "ingress" : "egress", port, proto, prefixlen);
+	return map_write(h->policy_fd, &key, &entry, "bh_add_policy", what);
+}
+
 int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry)
 {
 	return map_read(h->ct_fd, key, entry, "bh_ct_lookup");
@@ -456,6 +496,8 @@ static const char *prog_name(enum bh_prog prog)
 		return "from_underlay";
 	case BH_FROM_NETDEV:
 		return "from_netdev";
+	case BH_TO_CONTAINER:
+		return "to_container";
 	}
 	return "?";
 }
@@ -469,6 +511,8 @@ static int prog_fd(const struct bh *h, enum bh_prog prog)
 		return h->underlay_prog_fd;
 	case BH_FROM_NETDEV:
 		return h->netdev_prog_fd;
+	case BH_TO_CONTAINER:
+		return h->to_container_prog_fd;
 	}
 	return -1;
 }
@@ -556,6 +600,50 @@ int bh_counters_read(struct bh *h, struct bh_counters *c)
 	}
 	free(percpu);
 	return 0;
+}
+
+/* What bh_events_read() collects into. */
+struct events_sink {
+	struct ew_event *ev;
+	size_t max, n;
+	int err;
+};
+
+static int events_collect(void *ctx, void *data, size_t size)
+{
+	struct events_sink *sink = ctx;
+
+	if (size != sizeof(struct ew_event)) {
+		fprintf(stderr, "bh_events_read: a record of %zu bytes, want %zu\n", size,
+			sizeof(struct ew_event));
+		sink->err = -EPROTO;
+	} else if (sink->n < sink->max) {
+		memcpy(&sink->ev[sink->n], data, size);
+	}
+	sink->n++;
+	return 0;
+}
+
+int bh_events_read(struct bh *h, struct ew_event *ev, size_t max)
+{
+	struct events_sink sink = { .ev = ev, .max = max };
+	struct ring_buffer *ring;
+	int err;
+
+	/* the consumer position lives in the map: a new reader goes on from it */
+	ring = ring_buffer__new(h->events_fd, events_collect, &sink, NULL);
+	if (!ring) {
+		err = -errno;
+		fprintf(stderr, "bh_events_read: cannot open ew_events: %s\n", strerror(-err));
+		return err;
+	}
+	err = ring_buffer__consume(ring);
+	ring_buffer__free(ring);
+	if (err < 0) {
+		fprintf(stderr, "bh_events_read: cannot consume ew_events: %s\n", strerror(-err));
+		return err;
+	}
+	return sink.err ? sink.err : (int)sink.n;
 }
 
 /* --- the wire: veth pairs in a private network namespace ---------------------- */

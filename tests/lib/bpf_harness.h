@@ -4,9 +4,9 @@
  * opened with every pin path cleared (a test never touches /sys/fs/bpf),
  * loaded, their maps filled through the ABI structs, and a program run once
  * per packet with BPF_PROG_TEST_RUN. One struct bh is one node: bpf_lxc
- * (from_container), bpf_overlay (from_underlay) and bpf_xdp (from_netdev)
- * share their maps, as their pins do in production, so a packet can walk all
- * three. Counters are read by summing all CPUs, so a test compares snapshots
+ * (from_container, to_container), bpf_overlay (from_underlay) and bpf_xdp
+ * (from_netdev) share their maps, as their pins do in production, so a
+ * packet can walk them all. Counters are read by summing all CPUs, so a test compares snapshots
  * taken before and after a run.
  *
  * Plain helpers only (no criterion): unit tests link this file too. Every
@@ -32,6 +32,7 @@ struct bh {
 	struct bpf_overlay *overlay; /* loaded with skel's maps */
 	struct bpf_xdp *xdp;	     /* loaded with skel's maps */
 	int prog_fd;		     /* from_container */
+	int to_container_prog_fd;    /* to_container */
 	int underlay_prog_fd;	     /* from_underlay */
 	int netdev_prog_fd;	     /* from_netdev */
 	int endpoints_fd;
@@ -44,6 +45,9 @@ struct bh {
 	int lb_maglev_fd;
 	int lb_affinity_fd;
 	int ct_fd;
+	int ipcache_fd;
+	int policy_fd;
+	int events_fd;
 };
 
 /* The programs a test can run. */
@@ -51,6 +55,7 @@ enum bh_prog {
 	BH_FROM_CONTAINER, /* bpf_lxc: TC ingress of a pod's host veth */
 	BH_FROM_UNDERLAY,  /* bpf_overlay: TC ingress of the underlay */
 	BH_FROM_NETDEV,	   /* bpf_xdp: XDP of the underlay */
+	BH_TO_CONTAINER,   /* bpf_lxc: TC egress of a pod's host veth */
 };
 
 struct bh_opts {
@@ -78,6 +83,11 @@ void bh_close(struct bh *h);
 
 int bh_add_endpoint(struct bh *h, uint32_t ip, uint32_t ifindex,
 		    const uint8_t mac[6], const uint8_t node_mac[6]);
+/* An endpoint with its security identity and enum ew_endpoint_flags (its
+ * isolation); bh_add_endpoint() adds one of identity 0, not isolated. */
+int bh_add_endpoint_identity(struct bh *h, uint32_t ip, uint32_t ifindex,
+			     const uint8_t mac[6], const uint8_t node_mac[6],
+			     uint32_t identity, uint32_t flags);
 int bh_add_route(struct bh *h, uint32_t addr, uint32_t prefixlen,
 		 uint32_t node_ip, uint32_t flags);
 /* A route with the inner destination MAC of the owning node's VTEP. */
@@ -107,6 +117,18 @@ int bh_add_frontend(struct bh *h, uint32_t addr, uint16_t port, uint8_t proto,
  * the table of that id, if any). */
 int bh_add_table(struct bh *h, uint32_t table_id, const uint32_t *backend_ids,
 		 uint32_t size);
+
+/*
+ * Network policy, through the ABI structs: addr in network byte order, port
+ * in host byte order. An ipcache entry gives addr/prefixlen its identity and
+ * its cidr_identity; a policy entry is the ew_policy key of prefixlen bits
+ * (EW_POLICY_PREFIX_FULL: one port; 80: any port of proto; 72: any
+ * protocol) naming the agent's rule number.
+ */
+int bh_add_ipcache(struct bh *h, uint32_t addr, uint32_t prefixlen, uint32_t identity,
+		   uint32_t cidr_identity);
+int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule);
 
 /* The conntrack entry of key: 0, -ENOENT or another negative errno. */
 int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry);
@@ -167,6 +189,11 @@ static inline int bh_run_netdev_pkt(struct bh *h, const struct pkt *p,
 }
 
 int bh_counters_read(struct bh *h, struct bh_counters *c);
+
+/* Reads the events ew_events holds and no earlier call read, in order, as
+ * bpfctl monitor does: up to max into ev, the rest consumed too. Returns how
+ * many there were, or a negative errno. */
+int bh_events_read(struct bh *h, struct ew_event *ev, size_t max);
 
 /* after - before for one reason and direction. */
 static inline struct ew_metrics bh_counters_delta(const struct bh_counters *before,

@@ -161,6 +161,21 @@ void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
 	p->l3_off = off;
 }
 
+void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		pkt_tcp(p, sport, dport, TH_SYN);
+		break;
+	case IPPROTO_UDP:
+		pkt_udp(p, sport, dport);
+		break;
+	case IPPROTO_ICMP:
+		pkt_icmp_echo(p, sport, dport);
+		break;
+	}
+}
+
 void pkt_payload(struct pkt *p, const void *data, size_t len)
 {
 	void *dst = pkt_put(p, len);

@@ -106,6 +106,9 @@ void pkt_ipv6(struct pkt *p, const uint8_t saddr[16], const uint8_t daddr[16],
 void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags);
 void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
 void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq);
+/* The first L4 header of a flow of proto: a TCP SYN, a UDP header, an ICMP
+ * echo request (id sport, sequence dport); nothing for another protocol. */
+void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport);
 /* An IPv4-over-Ethernet ARP packet (htype 1, ptype 0x0800, 6/4). */
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
 	     uint32_t sip, const uint8_t tha[ETH_ALEN], uint32_t tip);

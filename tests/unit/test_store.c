@@ -125,7 +125,7 @@ Test(store, ignores_other_kinds_and_api_groups)
 				  "metadata: {name: not-a-v1-pod}\n"
 				  "---\n"
 				  "apiVersion: networking.k8s.io/v1\n"
-				  "kind: NetworkPolicy\n"
+				  "kind: Ingress\n"
 				  "spec: [whatever]\n");
 	cr_assert_eq(store_load(), 0, "%s", diags_text());
 	cr_assert_eq(model()->n_pods + model()->n_nodes + model()->n_namespaces +
