@@ -6,18 +6,40 @@
  *
  * BPF_PROG_TEST_RUN with repeat=N runs a program N times over one buffer. A
  * program that rewrites the packet would meet its own output from the second
- * run on: from_container decrements the TTL and swaps both MACs, so every
- * later run would take another path (a spoofed-source drop) and be measured
- * instead. So each run here is its own BPF_PROG_TEST_RUN with repeat=1 on a
- * fresh copy of the input, every verdict is checked, and the loop is timed
- * two ways:
+ * run on: from_container decrements the TTL and swaps both MACs (and, for a
+ * service, rewrites the destination), so every later run would take another
+ * path (a spoofed-source drop) and be measured instead. So each run here is
+ * its own BPF_PROG_TEST_RUN with repeat=1 on a fresh copy of the input, every
+ * verdict is checked, and the loop is timed two ways:
  *
  *   kernel_ns  the kernel's timing of the program run (opts.duration), summed
  *   wall_ns    the whole syscall: copying the packet in, building the skb
  *
+ * The cases:
+ *
+ *   trivial           bpf_trivial.c
+ *   pod_forward       from_container, pod to pod on this node
+ *   svc_est_N         from_container, a pod to a ClusterIP whose flow has its
+ *                     conntrack SERVICE entry: DNAT to a backend on this node
+ *   svc_new_N         the same, each run a new flow: its own source port (and,
+ *                     past 64512 flows, its own client pod), so the conntrack
+ *                     lookup misses and the flow is balanced and tracked
+ *
+ * with N services present (--services), each a ClusterIP frontend with a
+ * Maglev table of EW_MAGLEV_SIZE_DEFAULT slots over 3 backends, written
+ * through the ABI. Every case has a node (struct bh, its own maps) of its
+ * own, so one case's conntrack entries never meet another's. A new flow's
+ * packet is changed in place before its run (addresses, port, checksums:
+ * a few ns of wall time, none of kernel time); the conntrack table, an LRU
+ * of EW_CT_SIZE entries, is full after EW_CT_SIZE / 2 new flows, so most new
+ * flows are timed with an eviction, as on a busy node.
+ *
  * Rounds alternate between the cases, so a noisy moment on this shared
- * machine falls on both. The first run of each case is checked byte for byte,
- * and the forward counter must have grown by exactly the number of runs.
+ * machine falls on all of them. Checked: the first run of each case byte for
+ * byte; every verdict; each node's forward counter grew by exactly its runs;
+ * the established flow's entry was never created again (its created_ns is
+ * that of the first run); each new-flow round's last flow was created in
+ * that round.
  *
  * Output: one JSON object on stdout, per-round figures for each case.
  */
@@ -27,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/pkt_cls.h>
 
@@ -35,12 +58,17 @@
 
 #include "bpf_harness.h"
 #include "bpf_trivial.skel.h"
+#include "maglev.h"
 #include "pkt.h"
 
 #define DEFAULT_ITERATIONS 200000
 #define DEFAULT_ROUNDS	   5
+#define DEFAULT_SERVICES   "10,1000,10000"
 #define MAX_ROUNDS	   100
-#define IF_HERE		   1 /* skb->ifindex of every run: pod A's host veth (lo) */
+#define MAX_SCALES	   4
+#define MAX_CASES	   (2 + 2 * MAX_SCALES)
+#define MAX_SERVICES	   (EW_MAX_TABLES - 1)
+#define IF_HERE		   1 /* skb->ifindex of every run: the client's host veth (lo) */
 #define IF_B		   42
 
 /* The node as the maps describe it (the same as tests/bpf/test_lxc.c). */
@@ -54,62 +82,280 @@ static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 /* A full-size TCP segment, as bulk traffic between pods carries. */
 #define PAYLOAD_LEN 1448
 
+/* Services: the measured one is service 0; every service has BACKENDS
+ * backends, service 0's on this node (pods 10.0.1.20-22, ifindex 42-44),
+ * the others' elsewhere (never reached). */
+#define BACKENDS      3
+#define SVC_PORT      80
+#define BACKEND_PORT  8080
+#define CLIENT_PORT   40000
+#define svc_addr(s)   htonl(0x0a600000u + 1 + (s)) /* 10.96.0.1, ... */
+#define far_backend(i) htonl(0x0a010000u + (i))	   /* 10.1.0.0, ... */
+#define local_backend(j) ip4(10, 0, 1, (uint8_t)(20 + (j)))
+
+/* New flows: source ports from FLOW_PORT_MIN, then the next client pod. */
+#define FLOW_PORT_MIN 1024
+#define FLOW_PORTS    (65536 - FLOW_PORT_MIN)
+#define client_addr(k) htonl(0x0a000000u | 16u << 8 | (k)) /* 10.0.16.0 + k */
+
+enum flow { FLOW_NONE, FLOW_ESTABLISHED, FLOW_NEW };
+
 struct bench_case {
 	const char *name;
 	const char *program;
 	int prog_fd;
-	const struct pkt *in;
-	const struct pkt *want; /* the packet after one run */
-	int verdict;		/* every run must return this */
+	struct bh *h;	    /* the node the case runs on; NULL: the trivial program */
+	struct pkt in;	    /* what the next run gets */
+	struct pkt want;    /* the packet after the first run */
+	int verdict;	    /* every run must return this */
+	enum flow flow;
+	long services;	    /* present on its node; 0: not a service case */
+	long runs;	    /* so far */
+	uint64_t created_ns; /* FLOW_ESTABLISHED: its conntrack entry's */
 	double kernel_ns[MAX_ROUNDS];
 	double wall_ns[MAX_ROUNDS];
+	char name_buf[32];
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ew-bench-pkt [--iterations N] [--rounds R]\n"
+		"usage: ew-bench-pkt [--iterations N] [--rounds R] [--services LIST] [--only CASE]\n"
 		"\n"
-		"Per-packet cost of the pod forward path (from_container, bpf/bpf_lxc.c, on a\n"
-		"TCP segment to a pod on this node) and of a trivial TC program, each run N\n"
-		"times per round with BPF_PROG_TEST_RUN repeat=1, R rounds alternating.\n"
-		"Prints JSON on stdout. Needs root (or CAP_BPF and CAP_NET_ADMIN).\n"
+		"Per-packet cost of from_container (bpf/bpf_lxc.c) on a TCP segment: pod to\n"
+		"pod on this node, and pod to a ClusterIP service (established flow and\n"
+		"new flow) with each number of services in LIST present; and of a trivial\n"
+		"TC program. Each case runs N times per round with BPF_PROG_TEST_RUN\n"
+		"repeat=1, R rounds, the cases alternating. Prints JSON on stdout. Needs\n"
+		"root (or CAP_BPF and CAP_NET_ADMIN).\n"
 		"\n"
 		"  --iterations N   runs per case and round (default %d)\n"
-		"  --rounds R       rounds (default %d, at most %d)\n",
-		DEFAULT_ITERATIONS, DEFAULT_ROUNDS, MAX_ROUNDS);
+		"  --rounds R       rounds (default %d, at most %d)\n"
+		"  --services LIST  comma-separated numbers of services, at most %d of\n"
+		"                   them, each 1 to %d (default %s; empty: no service cases)\n"
+		"  --only CASE      time the trivial program and this case only (trivial,\n"
+		"                   pod_forward, svc_est_N, svc_new_N): to profile one\n",
+		DEFAULT_ITERATIONS, DEFAULT_ROUNDS, MAX_ROUNDS, MAX_SCALES, MAX_SERVICES,
+		DEFAULT_SERVICES);
 }
 
 static double now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static void tcp_segment(struct pkt *p, const uint8_t *eth_src, const uint8_t *eth_dst,
+			uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 			uint8_t ttl)
 {
 	static uint8_t payload[PAYLOAD_LEN];
 
 	pkt_init(p);
 	pkt_eth(p, eth_src, eth_dst, ETH_P_IP);
-	pkt_ipv4(p, IP_A, IP_B, IPPROTO_TCP, ttl);
-	pkt_tcp(p, 40000, 5201, TH_ACK);
+	pkt_ipv4(p, saddr, daddr, IPPROTO_TCP, ttl);
+	pkt_tcp(p, sport, dport, TH_ACK);
 	pkt_payload(p, payload, sizeof(payload));
 	pkt_finish(p);
 }
 
-/* One run with the output copied back: the verdict and the exact bytes. */
-static int check_first_run(const struct bench_case *c, uint32_t ifindex)
+/* --- the services on a node ------------------------------------------------------------------------ */
+
+/* The MAC of local backend j and of its host veth. */
+static void backend_macs(int j, uint8_t mac[ETH_ALEN], uint8_t gw[ETH_ALEN])
 {
-	static struct bh_result res;
-	struct __sk_buff ctx = { .ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->in->data,
-		    .data_size_in = (__u32)c->in->len, .data_out = res.data,
-		    .data_size_out = sizeof(res.data), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	memcpy(mac, MAC_B, ETH_ALEN);
+	memcpy(gw, GW_B, ETH_ALEN);
+	mac[5] += (uint8_t)j;
+	gw[5] += (uint8_t)j;
+}
+
+/* Tables go into ew_lb_maglev this many at a time, in one batch: every
+ * write to a map of maps waits for an RCU grace period (the kernel's
+ * maybe_wait_bpf_programs(), ~10 ms here), a batch waits once. */
+#define TABLE_BATCH 256
+
+/* A Maglev table over the backend ids first_id.. with addresses addrs, as
+ * the agent builds it (agent/maglev.c): a new inner array, filled. Returns
+ * its fd or a negative errno. */
+static int new_table(long s, uint32_t first_id, const uint32_t *addrs)
+{
+	static uint32_t keys[EW_MAGLEV_SIZE_DEFAULT], slots[EW_MAGLEV_SIZE_DEFAULT];
+	LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	struct ew_maglev_name names[BACKENDS];
+	uint32_t count = EW_MAGLEV_SIZE_DEFAULT, i;
+	int fd, err;
+
+	for (i = 0; i < BACKENDS; i++)
+		names[i] = (struct ew_maglev_name){ .bytes = &addrs[i], .len = sizeof(addrs[i]) };
+	err = ew_maglev_build(names, BACKENDS, EW_MAGLEV_SIZE_DEFAULT, slots);
+	if (err) {
+		fprintf(stderr, "ew-bench-pkt: cannot build the Maglev table of service %ld: %s\n",
+			s, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < EW_MAGLEV_SIZE_DEFAULT; i++) {
+		keys[i] = i;
+		slots[i] += first_id; /* index into the backends -> backend id */
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_lb_table", sizeof(uint32_t),
+			    sizeof(uint32_t), EW_MAGLEV_SIZE_DEFAULT, &create);
+	if (fd < 0 || bpf_map_update_batch(fd, keys, slots, &count, &batch)) {
+		err = -errno;
+		fprintf(stderr, "ew-bench-pkt: cannot create the Maglev table of service %ld: %s\n",
+			s, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Publishes n tables (ids[i] -> fds[i]) in one batch and closes their fds. */
+static int publish_tables(struct bh *h, uint32_t *ids, uint32_t *fds, uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	uint32_t count = n, i;
+	int err = 0;
+
+	if (n && bpf_map_update_batch(h->lb_maglev_fd, ids, fds, &count, &batch)) {
+		err = -errno;
+		fprintf(stderr, "ew-bench-pkt: cannot insert %u Maglev tables into "
+				"ew_lb_maglev: %s\n",
+			n, strerror(-err));
+	}
+	for (i = 0; i < n; i++)
+		close((int)fds[i]); /* ew_lb_maglev holds them now */
+	return err;
+}
+
+/* n services: service s answers on svc_addr(s):80/TCP with backends
+ * 3s+1..3s+3 through table s + 1; service 0's backends are the local pods,
+ * whose endpoints are added too. */
+static int add_services(struct bh *h, long n)
+{
+	uint32_t addrs[BACKENDS], id, ids[TABLE_BATCH], fds[TABLE_BATCH], pending = 0;
+	uint8_t mac[ETH_ALEN], gw[ETH_ALEN];
+	long s;
+	int j, fd, err = 0;
+
+	for (j = 0; j < BACKENDS && !err; j++) {
+		backend_macs(j, mac, gw);
+		err = bh_add_endpoint(h, local_backend(j), (uint32_t)(IF_B + j), mac, gw);
+	}
+	/* backends, then tables, then the frontends that name them (as the agent) */
+	for (s = 0; s < n && !err; s++) {
+		id = (uint32_t)(BACKENDS * s + 1);
+		for (j = 0; j < BACKENDS && !err; j++) {
+			addrs[j] = s ? far_backend(BACKENDS * s + j) : local_backend(j);
+			err = bh_add_backend(h, id + (uint32_t)j, addrs[j], BACKEND_PORT, 0);
+		}
+		fd = err ? -1 : new_table(s, id, addrs);
+		if (fd < 0) {
+			err = err ? err : fd;
+			break;
+		}
+		ids[pending] = (uint32_t)s + 1;
+		fds[pending++] = (uint32_t)fd;
+		if (pending == TABLE_BATCH || s == n - 1) {
+			err = publish_tables(h, ids, fds, pending);
+			pending = 0;
+		}
+	}
+	for (uint32_t i = 0; i < pending; i++)
+		close((int)fds[i]);
+	for (s = 0; s < n && !err; s++)
+		err = bh_add_frontend(h, svc_addr(s), SVC_PORT, IPPROTO_TCP, (uint32_t)s + 1,
+				      EW_MAGLEV_SIZE_DEFAULT, 0, 0);
+	return err;
+}
+
+/* The conntrack SERVICE key of a packet of client:sport to service 0. */
+static struct ew_ct_key service_key(uint32_t client, uint16_t sport)
+{
+	return (struct ew_ct_key){
+		.saddr = client, .daddr = svc_addr(0), .sport = htons(sport),
+		.dport = htons(SVC_PORT), .proto = IPPROTO_TCP, .type = EW_CT_SERVICE,
+	};
+}
+
+/* --- new flows ------------------------------------------------------------------------------------- */
+
+/* RFC 1624: the checksum at sum after a 16-bit word changes from old to new. */
+static void csum_replace16(uint16_t *sum, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~ntohs(*sum) + (uint16_t)~ntohs(old) + ntohs(new);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	*sum = htons((uint16_t)~s);
+}
+
+static void csum_replace32(uint16_t *sum, uint32_t old, uint32_t new)
+{
+	csum_replace16(sum, (uint16_t)old, (uint16_t)new);
+	csum_replace16(sum, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+}
+
+/* The client and source port of new flow k. */
+static uint32_t flow_client(long k)
+{
+	return client_addr((uint32_t)(k / FLOW_PORTS));
+}
+
+static uint16_t flow_port(long k)
+{
+	return (uint16_t)(FLOW_PORT_MIN + k % FLOW_PORTS);
+}
+
+/* Makes c->in the packet of new flow k: its source address and port, with
+ * both checksums updated. */
+static void set_flow(struct bench_case *c, long k)
+{
+	struct iphdr *iph = (struct iphdr *)(c->in.data + c->in.l3_off);
+	struct tcphdr *th = (struct tcphdr *)(c->in.data + c->in.l4_off);
+	uint32_t saddr = flow_client(k);
+	uint16_t sport = htons(flow_port(k));
+
+	if (iph->saddr != saddr) {
+		csum_replace32(&iph->check, iph->saddr, saddr);
+		csum_replace32(&th->check, iph->saddr, saddr);
+		iph->saddr = saddr;
+	}
+	csum_replace16(&th->check, th->source, sport);
+	th->source = sport;
+}
+
+/* Client pods enough for every flow of the run, as endpoints on IF_HERE. */
+static int add_clients(struct bh *h, long flows)
+{
+	long k, clients = (flows + FLOW_PORTS - 1) / FLOW_PORTS;
+	int err = 0;
+
+	if (clients > EW_MAX_ENDPOINTS - BACKENDS - 1) {
+		fprintf(stderr, "ew-bench-pkt: %ld new flows need more client pods than the "
+				"endpoint map holds; expected fewer iterations or rounds\n",
+			flows);
+		return -E2BIG;
+	}
+	for (k = 0; k < clients && !err; k++)
+		err = bh_add_endpoint(h, client_addr((uint32_t)k), IF_HERE, MAC_A, GW_A);
+	return err;
+}
+
+/* --- runs ------------------------------------------------------------------------------------------ */
+
+static int test_run(struct bench_case *c, void *out, uint32_t out_size, uint32_t *out_len,
+		    uint32_t *duration)
+{
+	struct __sk_buff ctx = { .ifindex = IF_HERE };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->in.data,
+		    .data_size_in = (__u32)c->in.len, .data_out = out,
+		    .data_size_out = out_size, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
 
 	if (bpf_prog_test_run_opts(c->prog_fd, &opts)) {
 		fprintf(stderr, "ew-bench-pkt: %s: BPF_PROG_TEST_RUN failed: %s\n", c->name,
@@ -117,17 +363,63 @@ static int check_first_run(const struct bench_case *c, uint32_t ifindex)
 		return -1;
 	}
 	if ((int)opts.retval != c->verdict) {
-		fprintf(stderr, "ew-bench-pkt: %s: verdict %s (%u), expected %s\n", c->name,
-			bh_verdict_name((int)opts.retval), opts.retval,
+		fprintf(stderr, "ew-bench-pkt: %s: run %ld returned %s (%u), expected %s\n",
+			c->name, c->runs, bh_verdict_name((int)opts.retval), opts.retval,
 			bh_verdict_name(c->verdict));
 		return -1;
 	}
-	if (pkt_first_diff(res.data, opts.data_size_out, c->want->data, c->want->len) >= 0) {
+	c->runs++;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	if (duration)
+		*duration = opts.duration;
+	return 0;
+}
+
+/* The packet a service case's first run must give: to the backend its
+ * conntrack entry names, a router hop on. */
+static int service_want(struct bench_case *c, uint32_t client, uint16_t sport)
+{
+	struct ew_ct_key key = service_key(client, sport);
+	uint8_t mac[ETH_ALEN], gw[ETH_ALEN];
+	struct ew_ct_entry e;
+	uint32_t j;
+
+	if (bh_ct_lookup(c->h, &key, &e)) {
+		fprintf(stderr, "ew-bench-pkt: %s: the first run tracked no flow\n", c->name);
+		return -1;
+	}
+	j = e.backend_id - 1;
+	if (j >= BACKENDS) {
+		fprintf(stderr, "ew-bench-pkt: %s: the flow went to backend %u, expected one of "
+				"the service's (1 to %d)\n",
+			c->name, e.backend_id, BACKENDS);
+		return -1;
+	}
+	c->created_ns = e.created_ns;
+	backend_macs((int)j, mac, gw);
+	tcp_segment(&c->want, gw, mac, client, local_backend(j), sport, BACKEND_PORT, 63);
+	return 0;
+}
+
+/* One run with the output copied back: the verdict and the exact bytes. */
+static int check_first_run(struct bench_case *c)
+{
+	static struct bh_result res;
+	uint32_t len;
+
+	if (c->flow == FLOW_NEW)
+		set_flow(c, c->runs);
+	if (test_run(c, res.data, sizeof(res.data), &len, NULL))
+		return -1;
+	if (c->flow != FLOW_NONE &&
+	    service_want(c, c->flow == FLOW_NEW ? flow_client(0) : IP_A,
+			 c->flow == FLOW_NEW ? flow_port(0) : CLIENT_PORT))
+		return -1;
+	if (pkt_first_diff(res.data, len, c->want.data, c->want.len) >= 0) {
 		fprintf(stderr, "ew-bench-pkt: %s: the packet after one run is not the "
 				"expected one (byte %ld differs)\n",
-			c->name,
-			pkt_first_diff(res.data, opts.data_size_out, c->want->data,
-				       c->want->len));
+			c->name, pkt_first_diff(res.data, len, c->want.data, c->want.len));
 		return -1;
 	}
 	return 0;
@@ -135,36 +427,113 @@ static int check_first_run(const struct bench_case *c, uint32_t ifindex)
 
 /* iterations runs of one case, each a BPF_PROG_TEST_RUN with repeat=1; the
  * packet is not copied back (data_out is NULL), so the kernel reads a fresh
- * copy of the input every time. */
-static int run_round(struct bench_case *c, int round, long iterations, uint32_t ifindex)
+ * copy of the input every time. round < 0: a warm-up, not recorded. */
+static int run_round(struct bench_case *c, int round, long iterations)
 {
-	struct __sk_buff ctx = { .ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->in->data,
-		    .data_size_in = (__u32)c->in->len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	double kernel = 0, start;
+	double kernel = 0, start = now_ns();
+	uint32_t duration;
 	long i;
 
-	start = now_ns();
 	for (i = 0; i < iterations; i++) {
-		if (bpf_prog_test_run_opts(c->prog_fd, &opts)) {
-			fprintf(stderr, "ew-bench-pkt: %s: BPF_PROG_TEST_RUN failed: %s\n",
-				c->name, strerror(errno));
+		if (c->flow == FLOW_NEW)
+			set_flow(c, c->runs);
+		if (test_run(c, NULL, 0, NULL, &duration))
 			return -1;
-		}
-		if ((int)opts.retval != c->verdict) {
-			fprintf(stderr, "ew-bench-pkt: %s: run %ld returned %s, expected %s\n",
-				c->name, i, bh_verdict_name((int)opts.retval),
-				bh_verdict_name(c->verdict));
-			return -1;
-		}
-		kernel += opts.duration;
+		kernel += duration;
 	}
 	if (round >= 0) {
 		c->wall_ns[round] = (now_ns() - start) / (double)iterations;
 		c->kernel_ns[round] = kernel / (double)iterations;
 	}
 	return 0;
+}
+
+/* After a round: each new flow really was one (its last flow's entry is
+ * from this round), the established flow never was (its entry is the first
+ * run's). */
+static int check_flows(const struct bench_case *c, double round_start)
+{
+	struct ew_ct_key key;
+	struct ew_ct_entry e;
+
+	if (c->flow == FLOW_NONE)
+		return 0;
+	key = c->flow == FLOW_NEW ? service_key(flow_client(c->runs - 1), flow_port(c->runs - 1))
+				  : service_key(IP_A, CLIENT_PORT);
+	if (bh_ct_lookup(c->h, &key, &e)) {
+		fprintf(stderr, "ew-bench-pkt: %s: the flow of run %ld is not tracked\n", c->name,
+			c->runs - 1);
+		return -1;
+	}
+	if (c->flow == FLOW_NEW && (double)e.created_ns < round_start) {
+		fprintf(stderr, "ew-bench-pkt: %s: the flow of run %ld was not a new one\n",
+			c->name, c->runs - 1);
+		return -1;
+	}
+	if (c->flow == FLOW_ESTABLISHED && e.created_ns != c->created_ns) {
+		fprintf(stderr, "ew-bench-pkt: %s: the established flow was tracked anew "
+				"(its entry was lost)\n",
+			c->name);
+		return -1;
+	}
+	return 0;
+}
+
+static long forward_packets(struct bh *h)
+{
+	struct bh_counters c;
+
+	if (bh_counters_read(h, &c))
+		return -1;
+	return (long)c.m[ew_metrics_index(EW_REASON_FORWARD, EW_DIR_EGRESS)].packets;
+}
+
+/* --- set-up and output ------------------------------------------------------------------------------ */
+
+static int parse_services(const char *arg, long *scales, int *n)
+{
+	char *copy = strdup(arg), *tok, *save = NULL, *end;
+	int ret = 0;
+
+	*n = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == MAX_SCALES) {
+			ret = -1;
+			break;
+		}
+		scales[*n] = strtol(tok, &end, 10);
+		if (*end || scales[*n] < 1 || scales[*n] > MAX_SERVICES)
+			ret = -1;
+		(*n)++;
+	}
+	free(copy);
+	if (ret)
+		fprintf(stderr, "ew-bench-pkt: --services '%s': expected at most %d "
+				"comma-separated numbers from 1 to %d\n",
+			arg, MAX_SCALES, MAX_SERVICES);
+	return ret;
+}
+
+/* A node with the client pod and, for a service case, its services. */
+static int node_open(struct bh *h, long services)
+{
+	if (bh_open(h, NULL) || bh_add_endpoint(h, IP_A, IF_HERE, MAC_A, GW_A))
+		return -1;
+	if (!services)
+		return bh_add_endpoint(h, IP_B, IF_B, MAC_B, GW_B);
+	return add_services(h, services);
+}
+
+static void service_case(struct bench_case *c, struct bh *h, enum flow flow, long services)
+{
+	*c = (struct bench_case){
+		.program = "bpf_lxc.c:from_container", .prog_fd = h->prog_fd, .h = h,
+		.verdict = TC_ACT_REDIRECT, .flow = flow, .services = services,
+	};
+	snprintf(c->name_buf, sizeof(c->name_buf), "svc_%s_%ld",
+		 flow == FLOW_NEW ? "new" : "est", services);
+	c->name = c->name_buf;
+	tcp_segment(&c->in, MAC_A, GW_A, IP_A, svc_addr(0), CLIENT_PORT, SVC_PORT, 64);
 }
 
 static void print_series(const char *key, const double *v, int n)
@@ -178,17 +547,21 @@ static void print_series(const char *key, const double *v, int n)
 }
 
 static void print_json(const struct bench_case *cases, int ncases, long iterations,
-		       int rounds)
+		       int rounds, double setup_s)
 {
+	static const char *const flows[] = { "", "established", "new" };
 	int i;
 
-	printf("{\"iterations\":%ld,\"rounds\":%d,\"packet_bytes\":%zu,\"cases\":[",
-	       iterations, rounds, cases[0].in->len);
+	printf("{\"iterations\":%ld,\"rounds\":%d,\"packet_bytes\":%zu,"
+	       "\"maglev_slots\":%d,\"backends_per_service\":%d,\"setup_s\":%.2f,\"cases\":[",
+	       iterations, rounds, cases[0].in.len, EW_MAGLEV_SIZE_DEFAULT, BACKENDS, setup_s);
 	for (i = 0; i < ncases; i++) {
 		const struct bench_case *c = &cases[i];
 
 		printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"verdict\":\"%s\",", i ? "," : "",
 		       c->name, c->program, bh_verdict_name(c->verdict));
+		if (c->flow != FLOW_NONE)
+			printf("\"flow\":\"%s\",\"services\":%ld,", flows[c->flow], c->services);
 		print_series("kernel_ns", c->kernel_ns, rounds);
 		printf(",");
 		print_series("wall_ns", c->wall_ns, rounds);
@@ -197,33 +570,26 @@ static void print_json(const struct bench_case *cases, int ncases, long iteratio
 	printf("]}\n");
 }
 
-static long forward_packets(struct bh *h)
-{
-	struct bh_counters c;
-
-	if (bh_counters_read(h, &c))
-		return -1;
-	return (long)c.m[ew_metrics_index(EW_REASON_FORWARD, EW_DIR_EGRESS)].packets;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "services", required_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static struct bench_case cases[2];
-	const int ncases = (int)(sizeof(cases) / sizeof(cases[0]));
+	static struct bench_case cases[MAX_CASES];
+	static struct bh nodes[MAX_CASES];
 	struct bpf_trivial *trivial = NULL;
-	static struct pkt in, want;
-	struct bh h = { 0 };
-	long iterations = DEFAULT_ITERATIONS, warmup, fwd_before, fwd_after, fwd_runs;
-	int rounds = DEFAULT_ROUNDS, opt, round, i, ret = 1;
+	long iterations = DEFAULT_ITERATIONS, warmup, scales[MAX_SCALES], fwd_before[MAX_CASES];
+	int rounds = DEFAULT_ROUNDS, nscales = 0, ncases = 0, opt, round, i, ret = 1;
+	const char *services = DEFAULT_SERVICES, *only = NULL;
+	double setup_start, setup_s, round_start;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, "n:r:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:s:o:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			iterations = strtol(optarg, &end, 10);
@@ -242,6 +608,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 's':
+			services = optarg;
+			break;
+		case 'o':
+			only = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -254,14 +626,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (*services && parse_services(services, scales, &nscales))
+		return 2;
 	warmup = iterations / 10 + 1;
-
-	/* pod A (on the device the runs arrive on) sends to pod B on this node */
-	if (bh_open(&h, NULL) || bh_add_endpoint(&h, IP_A, IF_HERE, MAC_A, GW_A) ||
-	    bh_add_endpoint(&h, IP_B, IF_B, MAC_B, GW_B))
-		goto cleanup;
-	tcp_segment(&in, MAC_A, GW_A, 64);
-	tcp_segment(&want, GW_B, MAC_B, 63); /* a router hop: B's link, TTL one less */
+	setup_start = now_ns();
 
 	trivial = bpf_trivial__open_and_load();
 	if (!trivial) {
@@ -269,43 +637,89 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto cleanup;
 	}
-
-	cases[0] = (struct bench_case){
+	cases[ncases] = (struct bench_case){
 		.name = "trivial", .program = "bpf_trivial.c:trivial",
-		.prog_fd = bpf_program__fd(trivial->progs.trivial),
-		.in = &in, .want = &in, .verdict = TC_ACT_OK,
+		.prog_fd = bpf_program__fd(trivial->progs.trivial), .verdict = TC_ACT_OK,
 	};
-	cases[1] = (struct bench_case){
+	tcp_segment(&cases[ncases].in, MAC_A, GW_A, IP_A, IP_B, CLIENT_PORT, 5201, 64);
+	cases[ncases].want = cases[ncases].in;
+	ncases++;
+
+	/* pod A (on the device the runs arrive on) sends to pod B on this node */
+	if (node_open(&nodes[ncases], 0))
+		goto cleanup;
+	cases[ncases] = (struct bench_case){
 		.name = "pod_forward", .program = "bpf_lxc.c:from_container",
-		.prog_fd = h.prog_fd, .in = &in, .want = &want,
+		.prog_fd = nodes[ncases].prog_fd, .h = &nodes[ncases],
 		.verdict = TC_ACT_REDIRECT,
 	};
+	tcp_segment(&cases[ncases].in, MAC_A, GW_A, IP_A, IP_B, CLIENT_PORT, 5201, 64);
+	/* a router hop: B's link, TTL one less */
+	tcp_segment(&cases[ncases].want, GW_B, MAC_B, IP_A, IP_B, CLIENT_PORT, 5201, 63);
+	ncases++;
 
-	fwd_before = forward_packets(&h);
+	for (i = 0; i < nscales; i++) {
+		if (node_open(&nodes[ncases], scales[i]))
+			goto cleanup;
+		service_case(&cases[ncases], &nodes[ncases], FLOW_ESTABLISHED, scales[i]);
+		ncases++;
+		if (node_open(&nodes[ncases], scales[i]) ||
+		    add_clients(&nodes[ncases], 1 + warmup + (long)rounds * iterations))
+			goto cleanup;
+		service_case(&cases[ncases], &nodes[ncases], FLOW_NEW, scales[i]);
+		ncases++;
+	}
+	setup_s = (now_ns() - setup_start) / 1e9;
+	if (only) { /* keep the trivial program (cases[0]) and the one asked for */
+		for (i = 1; i < ncases && strcmp(cases[i].name, only); i++)
+			;
+		if (i == ncases) {
+			fprintf(stderr, "ew-bench-pkt: --only '%s': no such case; expected "
+					"trivial, pod_forward, svc_est_N or svc_new_N with N in "
+					"--services\n",
+				only);
+			goto cleanup;
+		}
+		if (i > 1)
+			cases[1] = cases[i]; /* its node stays where it was: closed below */
+		ncases = strcmp(only, "trivial") ? 2 : 1;
+	}
+
 	for (i = 0; i < ncases; i++) {
-		if (check_first_run(&cases[i], IF_HERE) ||
-		    run_round(&cases[i], -1, warmup, IF_HERE))
+		fwd_before[i] = cases[i].h ? forward_packets(cases[i].h) : 0;
+		if (fwd_before[i] < 0 || check_first_run(&cases[i]) ||
+		    run_round(&cases[i], -1, warmup))
 			goto cleanup;
 	}
 	for (round = 0; round < rounds; round++) {
 		for (i = 0; i < ncases; i++) {
-			if (run_round(&cases[i], round, iterations, IF_HERE))
+			round_start = now_ns();
+			if (run_round(&cases[i], round, iterations) ||
+			    check_flows(&cases[i], round_start))
 				goto cleanup;
 		}
 	}
-	/* every run of the forward case took the forward path, once */
-	fwd_after = forward_packets(&h);
-	fwd_runs = 1 + warmup + (long)rounds * iterations;
-	if (fwd_before < 0 || fwd_after - fwd_before != fwd_runs) {
-		fprintf(stderr, "ew-bench-pkt: the forward counter grew by %ld, expected %ld\n",
-			fwd_after - fwd_before, fwd_runs);
-		goto cleanup;
+	/* every run of a from_container case took the forward path, once */
+	for (i = 0; i < ncases; i++) {
+		long grew;
+
+		if (!cases[i].h)
+			continue;
+		grew = forward_packets(cases[i].h) - fwd_before[i];
+		if (grew != cases[i].runs) {
+			fprintf(stderr, "ew-bench-pkt: %s: the forward counter grew by %ld, "
+					"expected %ld\n",
+				cases[i].name, grew, cases[i].runs);
+			goto cleanup;
+		}
 	}
-	print_json(cases, ncases, iterations, rounds);
+	print_json(cases, ncases, iterations, rounds, setup_s);
 	ret = 0;
 
 cleanup:
 	bpf_trivial__destroy(trivial);
-	bh_close(&h);
+	for (i = 0; i < MAX_CASES; i++)
+		if (nodes[i].skel)
+			bh_close(&nodes[i]);
 	return ret;
 }

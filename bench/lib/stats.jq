@@ -32,3 +32,6 @@ def times: if . == null then "–" else "\(. * 100 | round / 100)x" end;
 
 # A markdown table row from an array of cells.
 def row: "| " + join(" | ") + " |";
+
+# An integer with thousands separators: 10000 -> "10,000".
+def commas: tostring | if length > 3 and test("^[0-9]+$") then (.[:-3] | commas) + "," + .[-3:] else . end;

@@ -22,21 +22,29 @@ setup_register() { # NAME CLIENT_NS SERVER_NS SERVER_IP DESCRIPTION
 	SETUP_DESC[$1]=$5
 }
 
-# --- edgewire: a lab (tools/lab/lab) of one node and two pods, bench/store -----------------------
+# --- edgewire: a lab (tools/lab/lab) of one node and its pods, from a copy of bench/store ------
 
 EW_LAB_NAME=$RUN_ID
 lab() { EW_LAB=$EW_LAB_NAME EW_BUILD_DIR=$BUILD "$REPO/tools/lab/lab" "$@"; }
 lab_down() { lab down >/dev/null 2>&1; }
+EW_STORE= # the lab's store: $WORK/store, which a section may add files to (the agent watches it)
+
+# The lab's node's bpffs root, for bpfctl.
+ew_bpffs() { echo "/sys/fs/bpf/edgewire-lab/$EW_LAB_NAME/node-a"; }
+ew_bpfctl() { lab exec node:node-a "$BUILD/bpfctl" --bpffs "$(ew_bpffs)" "$@"; }
 
 # bpfctl stats of the lab's node: {"forward": packets, ...} summed over directions.
 edgewire_counters() {
-	lab exec node:node-a "$BUILD/bpfctl" --bpffs "/sys/fs/bpf/edgewire-lab/$EW_LAB_NAME/node-a" \
-		--json stats | jq -c 'group_by(.reason) | map({(.[0].reason): (map(.packets) | add)}) | add // {}'
+	ew_bpfctl --json stats | jq -c 'group_by(.reason) | map({(.[0].reason): (map(.packets) | add)}) | add // {}'
 }
 
+# Builds the lab once; later calls (another section) find it up.
 setup_edgewire() {
+	[[ -z $EW_STORE ]] || return 0
+	EW_STORE=$WORK/store
+	cp -r "$BENCH/store" "$EW_STORE"
 	CLEANUP_CMDS+=(lab_down)
-	if ! lab up "$BENCH/store" >"$WORK/lab-up.log" 2>&1; then
+	if ! lab up "$EW_STORE" >"$WORK/lab-up.log" 2>&1; then
 		tail -n 20 "$WORK/lab-up.log" >&2
 		die "the edgewire lab did not come up (log above)"
 	fi

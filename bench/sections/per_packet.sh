@@ -2,24 +2,50 @@
 # shellcheck shell=bash
 # Section 5 of #8: per-packet cost under BPF_PROG_TEST_RUN, as a ratio to a trivial TC
 # program measured the same way in the same run (bench/pkt_cost.c says how, and why every
-# run is a single one). Today: the pod forward path. Policy, service and encap cases are
-# added to pkt_cost.c as those programs land.
+# run is a single one): the pod forward path, and a pod to a ClusterIP service, its flow
+# established or new, with PKT_SERVICES services present. Policy and encap cases are added to
+# pkt_cost.c as those programs land.
+
+# Targets of #8 (ratios of kernel ns to the trivial program's; scale: the most services'
+# cost over the fewest's).
+PKT_TARGET_EST=4
+PKT_TARGET_NEW=10
+PKT_TARGET_SCALE=1.1
 
 bench_per_packet() {
 	local out
-	log "per_packet: $PKT_ITERATIONS runs per case and round, $PKT_ROUNDS rounds"
-	out=$("$BUILD/bench/ew-bench-pkt" --iterations "$PKT_ITERATIONS" --rounds "$PKT_ROUNDS") ||
+	log "per_packet: $PKT_ITERATIONS runs per case and round, $PKT_ROUNDS rounds, services $PKT_SERVICES"
+	out=$("$BUILD/bench/ew-bench-pkt" --iterations "$PKT_ITERATIONS" --rounds "$PKT_ROUNDS" \
+		--services "$PKT_SERVICES") ||
 		die "per_packet: ew-bench-pkt failed (its message is above)"
-	jq -c -L "$BENCH/lib" 'include "stats";
-		(.cases | map({(.name): {program, verdict, kernel_ns: (.kernel_ns | summary),
-			wall_ns: (.wall_ns | summary)}}) | add) as $c
-		| {params: {iterations, rounds, packet_bytes,
+	jq -c -L "$BENCH/lib" --argjson est "$PKT_TARGET_EST" --argjson new "$PKT_TARGET_NEW" \
+		--argjson scale "$PKT_TARGET_SCALE" 'include "stats";
+		(.cases | map({(.name): {program, verdict, flow, services,
+			kernel_ns: (.kernel_ns | summary), wall_ns: (.wall_ns | summary)}}) | add) as $c
+		| ($c | del(.trivial) | map_values({
+			kernel_ns: ratio(.kernel_ns.median; $c.trivial.kernel_ns.median),
+			wall_ns: ratio(.wall_ns.median; $c.trivial.wall_ns.median)})) as $r
+		| ([.cases[] | select(.services != null) | .services] | unique) as $n
+		# per flow kind: the cases by number of services, and most / fewest
+		| (["established", "new"] | map(. as $f | {($f): ([$c | to_entries[]
+			| select(.value.flow == $f)] | sort_by(.value.services)
+			| {cases: map(.key), services: map(.value.services),
+			   scale: (if length > 1 then ratio(.[-1].value.kernel_ns.median;
+					.[0].value.kernel_ns.median) else null end)})}) | add) as $flows
+		| {params: {iterations, rounds, packet_bytes, maglev_slots, backends_per_service,
+			    services: $n, setup_s,
 			    method: "BPF_PROG_TEST_RUN, repeat=1 per run, every verdict checked"},
 		   cases: $c,
-		   ratios: ($c | del(.trivial) | map_values({
-			kernel_ns: ratio(.kernel_ns.median; $c.trivial.kernel_ns.median),
-			wall_ns: ratio(.wall_ns.median; $c.trivial.wall_ns.median)})),
+		   ratios: $r,
 		   own_ns: ($c | del(.trivial) | map_values(.kernel_ns.median - $c.trivial.kernel_ns.median)),
+		   flows: $flows,
+		   targets: ([
+			($flows.established.cases[-1] // empty | {what: "service established flow at most \($est)x trivial (\($c[.].services | commas) services)", case: ., ratio: $r[.].kernel_ns, limit: $est}),
+			($flows.new.cases[-1] // empty | {what: "service new flow at most \($new)x trivial (\($c[.].services | commas) services)", case: ., ratio: $r[.].kernel_ns, limit: $new}),
+			(select($flows.established.scale != null) | {what: "established flow, \($n[-1] | commas) services / \($n[0] | commas) services at most \($scale)x", ratio: $flows.established.scale, limit: $scale}),
+			(select($flows.new.scale != null) | {what: "new flow, \($n[-1] | commas) services / \($n[0] | commas) services at most \($scale)x", ratio: $flows.new.scale, limit: $scale})
+			] | map(. + {met: (.ratio != null and .ratio <= .limit),
+				     within_noise: (.ratio != null and .ratio / .limit > 0.8 and .ratio / .limit < 1.25)})),
 		   raw: .cases}' <<<"$out"
 }
 
@@ -28,7 +54,9 @@ report_per_packet() { # RESULTS_JSON
 	.sections.per_packet as $s
 	| "## 5. Per packet (BPF_PROG_TEST_RUN)",
 	"",
-	"Each case runs \($s.params.rounds) rounds of \($s.params.iterations) single runs (repeat=1, a fresh copy of a \($s.params.packet_bytes)-byte TCP segment each time, every verdict checked; the forward counter must grow by exactly the number of runs), the cases alternating. A repeated run would measure the already-rewritten packet: from_container rewrites the TTL and both MACs, so its second pass would be a spoofed-source drop. *kernel ns* is the kernel'\''s own timing of each run (`opts.duration`), *wall ns* the whole syscall.",
+	"Each case runs \($s.params.rounds) rounds of \($s.params.iterations) single runs (repeat=1, a fresh copy of a \($s.params.packet_bytes)-byte TCP segment each time, every verdict checked; each case'\''s forward counter must grow by exactly its number of runs), the cases alternating. A repeated run would measure the already-rewritten packet: from_container rewrites the TTL and both MACs (and a service packet'\''s destination), so its second pass would be a spoofed-source drop. *kernel ns* is the kernel'\''s own timing of each run (`opts.duration`), *wall ns* the whole syscall.",
+	"",
+	"The service cases send from a pod to a ClusterIP (port 80) with N services present, each a ClusterIP frontend with a Maglev table of \($s.params.maglev_slots) slots over \($s.params.backends_per_service) backends (built by the agent'\''s `maglev.c`), written through the ABI; the measured service'\''s backends are pods on this node, so the verdict is a redirect. Every case runs on a node of its own (its own maps). *svc_est_N*: the flow'\''s conntrack entry exists (the first run made it); after every round the entry must still be the first run'\''s, so no run was a new flow. *svc_new_N*: every run is a new flow: the packet gets a source port never used before (1024-65535, then the next of a set of client pods), changed in place between runs (a few ns of wall time, no kernel time); after every round the last flow'\''s entry must have been created in that round. The conntrack LRU (65,536 entries, two per flow) is full after 32,768 flows, so most new flows are timed with an eviction, as on a busy node.",
 	"",
 	(["case", "program", "verdict", "kernel ns/run", "wall ns/run", "kernel ratio to trivial", "wall ratio to trivial"] | row),
 	"|---|---|---|---:|---:|---:|---:|",
@@ -38,6 +66,17 @@ report_per_packet() { # RESULTS_JSON
 	"",
 	"With repeat=1 the kernel'\''s timing includes its own clock reads and the run'\''s set-up, which the trivial program shows alone, so the ratio understates a program'\''s relative cost; the difference is the better estimate of the program'\''s own time: " +
 		($s.own_ns | to_entries | map("\(.key) \(.value | sig) ns") | join(", ")) + ".",
-	""
+	"",
+	(if ($s.targets // []) | length > 0 then
+		"### Targets (#8)",
+		"",
+		"Kernel ns, ratio to the trivial program'\''s; the scale rows are the most services'\'' cost over the fewest'\''s (" +
+		(["established", "new"] | map(. as $f | $s.flows[$f] | "\($f): " + ([.cases[] | "\($s.cases[.].kernel_ns.median | sig) ns"] | join(" / ")) + " for " + (.services | map(commas) | join(" / ")) + " services") | join("; ")) + ").",
+		"",
+		(["target", "ratio", "verdict"] | row), "|---|---:|---|",
+		($s.targets[] | [.what, (.ratio | times),
+			(if .met then "met" else "**missed**" end) + (if .within_noise then " (within noise)" else "" end)] | row),
+		""
+	else empty end)
 	' "$1"
 }

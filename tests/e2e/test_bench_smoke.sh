@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The benchmark harness cannot rot: `bench/run --smoke` (one short repetition of every
-# section) runs, writes a results file with every section and numeric figures, leaves
-# docs/benchmarks.md alone and removes everything it made. The figures themselves are
-# never checked: this machine is shared and noisy (docs/benchmarks.md).
+# section, services and control plane at a small scale) runs, writes a results file with
+# every section and numeric figures, leaves docs/benchmarks.md alone and removes
+# everything it made. The figures themselves are never checked: this machine is shared
+# and noisy (docs/benchmarks.md).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -36,7 +37,8 @@ numbers() { # every value of the paths the filter yields is a number
 }
 
 check "mode and machine are recorded" has '.mode == "smoke" and (.machine.kernel | length > 0)'
-check "every section is there" has '.sections | has("same_node") and has("per_packet") and has("verifier")'
+check "every section is there" \
+	has '.sections | has("same_node") and has("services") and has("per_packet") and has("control_plane") and has("verifier")'
 
 echo "# same-node pod to pod"
 SUMMARY='.sections.same_node.summary'
@@ -53,11 +55,35 @@ check "every target has a ratio and a verdict" \
 check "edgewire's traffic went through its datapath (forward counter moved)" \
 	has '.sections.same_node.edgewire_datapath.packets_by_reason.forward > 0'
 
+echo "# pod to ClusterIP"
+SVC='.sections.services'
+for setup in edgewire iptables nftables; do
+	check "$setup: connections/s and CPU per connection are numbers at every scale" \
+		numbers "$SVC.summary.$setup[] | (.per_s, .cpu_us_per_conn, .softirq_us_per_conn) | .median"
+done
+check "services were measured with 0 and more other services" has "$SVC.scales | length >= 2 and .[0] == 0"
+check "edgewire / baseline ratios are numbers" numbers "$SVC.ratios[][] | .per_s, .cpu_us_per_conn"
+check "every services target has a verdict" has "$SVC.targets | length == 3 and all((.met | type) == \"boolean\")"
+check "edgewire's service traffic went through its datapath" \
+	has "$SVC.edgewire_datapath.packets_by_reason.forward > 0"
+check "the agent's map memory is recorded" numbers "$SVC.map_memory.bytes"
+
 echo "# per packet"
 check "trivial and pod_forward timings are numbers" \
 	numbers '.sections.per_packet.cases | (.trivial, .pod_forward) | (.kernel_ns, .wall_ns) | .median'
 check "pod_forward's ratio to trivial is a number" \
 	numbers '.sections.per_packet.ratios.pod_forward | .kernel_ns, .wall_ns'
+check "service established and new flows are measured at two scales" \
+	has '.sections.per_packet.flows | (.established.cases | length) == 2 and (.new.cases | length) == 2'
+check "service cases' ratios to trivial are numbers" \
+	numbers '.sections.per_packet.ratios | to_entries[] | select(.key | startswith("svc_")) | .value.kernel_ns'
+check "every per-packet target has a ratio and a verdict" \
+	has '.sections.per_packet.targets | length == 4 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
+
+echo "# control plane"
+check "the cold start was programmed, its time and the agent's peak RSS are numbers" \
+	has '.sections.control_plane | .cold_start.programmed and (.cold_start.seconds | type) == "number" and (.peak_rss_kib | type) == "number"'
+check "the cold start's map memory is recorded" numbers '.sections.control_plane.map_memory.bytes'
 
 echo "# verifier"
 check "from_container is measured" has '[.sections.verifier.programs[].program] | index("from_container") != null'
@@ -67,13 +93,15 @@ check "every program has verifier figures" \
 echo "# report and cleanup"
 check "bench/report renders the results" \
 	bash -c "'$REPO/bench/report' '$RESULTS' >'$WORK/report.md' && grep -q '^## 1\\. ' '$WORK/report.md' &&
-		grep -q '^## 5\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
+		grep -q '^## 3\\. ' '$WORK/report.md' && grep -q '^## 5\\. ' '$WORK/report.md' &&
+		grep -q '^## 6\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
 check "--smoke leaves docs/benchmarks.md alone" \
 	test "$(sha256sum "$DOC" 2>/dev/null || echo none)" = "$doc_before"
 check "no namespace of the run is left" \
 	bash -c "! ip netns list | grep -q '^$run_id-'"
 check "no lab of the run is left" \
 	test ! -e "/run/edgewire-lab/$run_id" -a ! -e "/sys/fs/bpf/edgewire-lab/$run_id"
+check "no pins of the cold-start agent are left" test ! -e "/sys/fs/bpf/$run_id-cp"
 check "no server it started is left running" \
 	bash -c "! { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort | comm -13 '$WORK/servers.before' - | grep -q ."
 check "its temporary directory is removed" test -z "$(ls -A "$WORK/tmp")"
