@@ -414,25 +414,38 @@ static int apply_services(struct ew_datapath *dp, const struct ew_lb_desired *lb
 	return ew_lb_apply(&maps, lb, res);
 }
 
-/* Identities some policy entry of could not be written; 0 ends the list. */
+/* The subjects (identities) some policy entry of could not be written. */
 #define MAX_FAILED_SUBJECTS 64
 
-static void note_failed_subject(uint32_t *failed, uint32_t subject)
+struct failed_subjects {
+	size_t n;
+	bool all; /* more than could be listed: every isolated pod */
+	uint32_t ids[MAX_FAILED_SUBJECTS];
+};
+
+static bool subject_failed(const struct failed_subjects *f, uint32_t identity)
 {
-	for (int i = 0; i < MAX_FAILED_SUBJECTS - 1; i++) {
-		if (failed[i] == subject)
-			return;
-		if (!failed[i]) {
-			failed[i] = subject;
-			return;
-		}
-	}
-	failed[0] = EW_IDENTITY_ANY; /* too many to list: every isolated pod */
+	if (f->all)
+		return true;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->ids[i] == identity)
+			return true;
+	return false;
+}
+
+static void note_failed_subject(struct failed_subjects *f, uint32_t subject)
+{
+	if (subject_failed(f, subject))
+		return;
+	if (f->n == MAX_FAILED_SUBJECTS)
+		f->all = true;
+	else
+		f->ids[f->n++] = subject;
 }
 
 /* Writes policy entries; the subjects of those that failed go to failed. */
 static void apply_policy_upserts(const struct ew_map_ref *m, const struct ew_map_state *ups,
-				 uint32_t *failed, struct ew_apply_result *res)
+				 struct failed_subjects *failed, struct ew_apply_result *res)
 {
 	for (size_t i = 0; i < ups->n; i++) {
 		const struct ew_policy_key *key = ew_map_state_key(ups, i);
@@ -448,20 +461,11 @@ static void apply_policy_upserts(const struct ew_map_ref *m, const struct ew_map
 	}
 }
 
-static bool subject_failed(const uint32_t *failed, uint32_t identity)
-{
-	if (failed[0] == EW_IDENTITY_ANY)
-		return true;
-	for (int i = 0; i < MAX_FAILED_SUBJECTS && failed[i]; i++)
-		if (failed[i] == identity)
-			return true;
-	return false;
-}
-
 /* Isolated pods whose policy is incomplete fail closed: EW_EP_POLICY_FAILED
  * until an apply writes all of it. */
 static int endpoints_failing_closed(const struct ew_map_state *endpoints,
-				    const uint32_t *failed, struct ew_map_state *out)
+				    const struct failed_subjects *failed,
+				    struct ew_map_state *out)
 {
 	ew_map_state_init(out, endpoints->key_size, endpoints->value_size);
 	for (size_t i = 0; i < endpoints->n; i++) {
@@ -494,7 +498,7 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	struct ew_map_ref endpoints_map = map_ref(dp->lxc->maps.ew_endpoints);
 	struct ew_map_ref ipcache_map = map_ref(dp->lxc->maps.ew_ipcache);
 	struct ew_map_ref policy_map = map_ref(dp->lxc->maps.ew_policy);
-	uint32_t failed[MAX_FAILED_SUBJECTS] = { 0 };
+	struct failed_subjects failed = { 0 };
 	struct ew_map_state eps = { 0 };
 	int err;
 
@@ -508,8 +512,8 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
 		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
 		ew_map_upsert(&ipcache_map, &ipcache.upserts, &ipcache.retry, res);
-		apply_policy_upserts(&policy_map, &policy.upserts, failed, res);
-		err = endpoints_failing_closed(&d->endpoints, failed, &eps) ||
+		apply_policy_upserts(&policy_map, &policy.upserts, &failed, res);
+		err = endpoints_failing_closed(&d->endpoints, &failed, &eps) ||
 		      ew_map_plan(&endpoints, &endpoints_map, &eps);
 	}
 	if (!err) {

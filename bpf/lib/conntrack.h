@@ -43,12 +43,42 @@ enum tuple_kind {
 	TUPLE_NO_PORTS,	 /* another protocol: ports 0 */
 	TUPLE_FRAGMENT,	 /* a later fragment: ports unknown, 0 */
 	TUPLE_TRUNCATED, /* TCP, UDP or SCTP without room for its ports */
+	/* ICMP echo: both ports are the echo identifier, so a reply's tuple
+	 * is the reverse of its request's. */
+	TUPLE_ECHO_REQUEST,
+	TUPLE_ECHO_REPLY,
 };
+
+/* The start of an ICMP echo message (RFC 792); linux/icmp.h needs libc. */
+struct icmp_echo {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 id;
+	__be16 seq;
+};
+
+#define ICMP_ECHO_REPLY	  0
+#define ICMP_ECHO_REQUEST 8
+
+/* An echo request or reply with its identifier; TUPLE_NO_PORTS for other
+ * ICMP messages and for a header too short to tell. */
+static __always_inline enum tuple_kind icmp_tuple(const struct cursor *c, struct ew_ct_key *t)
+{
+	const struct icmp_echo *echo = c->pos;
+
+	if ((void *)(echo + 1) > c->end ||
+	    (echo->type != ICMP_ECHO_REQUEST && echo->type != ICMP_ECHO_REPLY))
+		return TUPLE_NO_PORTS;
+	t->sport = echo->id;
+	t->dport = echo->id;
+	return echo->type == ICMP_ECHO_REQUEST ? TUPLE_ECHO_REQUEST : TUPLE_ECHO_REPLY;
+}
 
 /*
  * The tuple of the packet whose IPv4 header is iph and whose L4 header
  * starts at c. Only the ports are read: the first 4 bytes of a TCP, UDP or
- * SCTP header.
+ * SCTP header, or an ICMP echo's identifier.
  */
 static __always_inline enum tuple_kind packet_tuple(const struct iphdr *iph,
 						    const struct cursor *c,
@@ -59,6 +89,9 @@ static __always_inline enum tuple_kind packet_tuple(const struct iphdr *iph,
 	*t = (struct ew_ct_key){
 		.saddr = iph->saddr, .daddr = iph->daddr, .proto = iph->protocol,
 	};
+	/* ICMP rules have no ports: a later fragment is judged without them. */
+	if (iph->protocol == IPPROTO_ICMP)
+		return ipv4_is_later_fragment(iph) ? TUPLE_NO_PORTS : icmp_tuple(c, t);
 	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP &&
 	    iph->protocol != IPPROTO_SCTP)
 		return TUPLE_NO_PORTS;

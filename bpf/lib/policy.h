@@ -44,9 +44,10 @@ static __always_inline bool policy_entry_exists(struct ew_policy_key *key, __u32
 	return bpf_map_lookup_elem(&ew_policy, key) != NULL;
 }
 
-/* Whether a rule of subject allows t (dir: the subject's side). */
+/* Whether a rule of subject allows t (dir: the subject's side); only
+ * TCP, UDP and SCTP rules name ports. */
 static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
-					  const struct ew_ct_key *t)
+					  const struct ew_ct_key *t, enum tuple_kind kind)
 {
 	struct ew_ipcache peer = ipcache_lookup(dir == EW_DIR_INGRESS ? t->saddr : t->daddr);
 	struct ew_policy_key key = {
@@ -54,7 +55,7 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 		.subject = subject,
 		.dir = dir,
 		.proto = t->proto,
-		.port = t->dport,
+		.port = kind == TUPLE_PORTS ? t->dport : 0,
 	};
 
 	if (dir == EW_DIR_INGRESS && peer.identity == EW_IDENTITY_HOST)
@@ -65,8 +66,10 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 	       policy_entry_exists(&key, EW_IDENTITY_ANY);
 }
 
-/* A packet of a tracked connection, either way. */
-static __always_inline bool policy_tracked(const struct ew_ct_key *t)
+/* A packet of a tracked connection: either way, but an echo request only
+ * as its own flow and an echo reply only as the reverse of a request, so a
+ * ping a pod sent lets no one ping it. */
+static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple_kind kind)
 {
 	struct ew_ct_key key = *t;
 	struct ew_ct_key reverse = {
@@ -74,7 +77,8 @@ static __always_inline bool policy_tracked(const struct ew_ct_key *t)
 		.dport = t->sport, .proto = t->proto,
 	};
 
-	return ct_lookup(&key, EW_CT_POLICY) || ct_lookup(&reverse, EW_CT_POLICY);
+	return (kind != TUPLE_ECHO_REPLY && ct_lookup(&key, EW_CT_POLICY)) ||
+	       (kind != TUPLE_ECHO_REQUEST && ct_lookup(&reverse, EW_CT_POLICY));
 }
 
 static __always_inline void policy_track(const struct ew_ct_key *t)
@@ -108,11 +112,13 @@ static __always_inline int policy_judge(const struct ew_endpoint *ep, enum ew_di
 		return EW_REASON_DROP_MALFORMED;
 	if (kind == TUPLE_FRAGMENT)
 		return isolated ? EW_REASON_DROP_FRAGMENT : EW_REASON_FORWARD;
-	if (policy_tracked(t))
+	if (policy_tracked(t, kind))
 		return EW_REASON_FORWARD;
-	if (isolated && !policy_allows(ep->identity, dir, t))
+	if (isolated && !policy_allows(ep->identity, dir, t, kind))
 		return EW_REASON_DROP_POLICY_DENIED;
-	*track = true;
+	/* A reply opens nothing: tracked, it would pass the next request. */
+	if (kind != TUPLE_ECHO_REPLY)
+		*track = true;
 	return EW_REASON_FORWARD;
 }
 

@@ -176,13 +176,16 @@ static struct flow udp(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t 
 	return flow(IPPROTO_UDP, saddr, sport, daddr, dport);
 }
 
+/* An ICMP flow is its identifier (sport) and its type (dport). */
 static struct flow icmp_echo(uint32_t saddr, uint32_t daddr)
 {
-	return flow(IPPROTO_ICMP, saddr, 0x4242, daddr, 1);
+	return flow(IPPROTO_ICMP, saddr, 0x4242, daddr, ICMP_ECHO);
 }
 
 static struct flow reply_of(struct flow f)
 {
+	if (f.proto == IPPROTO_ICMP)
+		return flow(f.proto, f.daddr, f.sport, f.saddr, ICMP_ECHOREPLY);
 	return flow(f.proto, f.daddr, f.dport, f.saddr, f.sport);
 }
 
@@ -425,14 +428,14 @@ static void expect_encapsulated(struct flow f, struct flow inner)
 	expect_drop_event(&h, UNCOUNTED, OUT, NULL);
 }
 
-/* Keyed as f; a protocol without ports (ICMP) has them 0. */
+/* Keyed as f; an ICMP echo has its identifier as both ports. */
 static struct ew_ct_key policy_key(struct flow f)
 {
-	bool ports = f.proto != IPPROTO_ICMP;
+	bool echo = f.proto == IPPROTO_ICMP;
 
 	return (struct ew_ct_key){
-		.saddr = f.saddr, .daddr = f.daddr,
-		.sport = ports ? htons(f.sport) : 0, .dport = ports ? htons(f.dport) : 0,
+		.saddr = f.saddr, .daddr = f.daddr, .sport = htons(f.sport),
+		.dport = echo ? htons(f.sport) : htons(f.dport),
 		.proto = f.proto, .type = EW_CT_POLICY,
 	};
 }
@@ -701,6 +704,33 @@ Test(policy, reply_of_an_ingress_allowed_connection_passes_the_senders_isolation
 	expect_stopped(FROM_POD, reply_of(f), DENIED);
 	expect_arrival(FROM_POD, f);
 	expect_only_the_reply_comes_back(FROM_POD, f);
+}
+
+/* A ping of A, isolated for ingress only, is tracked: its reply comes back,
+ * but B may not ping A with the same identifier (the reverse of A's ping). */
+Test(policy, ping_a_pod_sent_lets_its_reply_in_and_no_request)
+{
+	struct flow ping = icmp_echo(IP_A, IP_B);
+
+	endpoint(POD_A, EW_EP_INGRESS_ISOLATED);
+	expect_arrival(FROM_POD, ping);
+	expect_tracked(ping);
+	expect_arrival(FROM_POD, reply_of(ping));
+	expect_stopped(FROM_POD, icmp_echo(IP_B, IP_A), DENIED);
+	expect_policy_entries(1);
+}
+
+/* An echo reply no ping of A's asked for is judged as any ICMP, and
+ * tracking it would let the next request in: it opens nothing. */
+Test(policy, unasked_echo_reply_is_judged_and_opens_nothing)
+{
+	struct flow ping = icmp_echo(IP_A, IP_B);
+
+	endpoint(POD_A, EW_EP_INGRESS_ISOLATED);
+	expect_stopped(FROM_POD, reply_of(ping), DENIED);
+	allow_prefix(ID_CLIENT, ID_SERVER, IN, 0, 0, PREFIX_ALL);
+	expect_arrival(FROM_POD, reply_of(ping));
+	expect_policy_entries(0);
 }
 
 Test(policy, reply_from_another_node_passes_after_decapsulation)

@@ -124,7 +124,7 @@ void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport)
 	p->l4_off = off;
 }
 
-void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq)
+void pkt_icmp(struct pkt *p, uint8_t type, uint16_t id, uint16_t seq)
 {
 	size_t off = p->len;
 	/* type, code, checksum, id, sequence: the 8 bytes of an echo header */
@@ -132,12 +132,17 @@ void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq)
 
 	if (!ih)
 		return;
-	ih->type = ICMP_ECHO;
+	ih->type = type;
 	ih->code = 0;
 	ih->un.echo.id = htons(id);
 	ih->un.echo.sequence = htons(seq);
 	p->l4 = PKT_ICMP;
 	p->l4_off = off;
+}
+
+void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq)
+{
+	pkt_icmp(p, ICMP_ECHO, id, seq);
 }
 
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
@@ -171,7 +176,7 @@ void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport)
 		pkt_udp(p, sport, dport);
 		break;
 	case IPPROTO_ICMP:
-		pkt_icmp_echo(p, sport, dport);
+		pkt_icmp(p, dport, sport, 1);
 		break;
 	}
 }

@@ -105,9 +105,12 @@ void pkt_ipv6(struct pkt *p, const uint8_t saddr[16], const uint8_t daddr[16],
 	      uint8_t nexthdr, uint8_t hop_limit);
 void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags);
 void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
-void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq);
+/* An ICMP echo (ICMP_ECHO) or echo reply (ICMP_ECHOREPLY). */
+void pkt_icmp(struct pkt *p, uint8_t type, uint16_t id, uint16_t seq);
+void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq); /* a request */
 /* The first L4 header of a flow of proto: a TCP SYN, a UDP header, an ICMP
- * echo request (id sport, sequence dport); nothing for another protocol. */
+ * echo of type dport with identifier sport (sequence 1); nothing for another
+ * protocol. */
 void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport);
 /* An IPv4-over-Ethernet ARP packet (htype 1, ptype 0x0800, 6/4). */
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[ETH_ALEN],
