@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two entry points README.md starts with:
-#   ./run.sh demo   install, build, bring the lab up on examples/store, show traffic
+#   ./run.sh demo   install, build, bring the lab up on examples/store, show traffic,
+#                   add a network policy live and take it out again
 #   ./run.sh test   install, build, run every test
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,8 +15,12 @@ build() {
 case "${1:-}" in
 demo)
 	build
-	tools/lab/lab up examples/store --external ext=192.168.77.100
-	tools/lab/demo-report
+	# The lab runs on a copy of the example, which the demo adds a policy to and
+	# takes it from again; `tools/lab/lab down` removes it.
+	store=/run/edgewire-lab/${EW_LAB:-ew}/_store
+	rm -rf "$store" && mkdir -p "$store" && cp examples/store/*.yaml "$store/"
+	tools/lab/lab up "$store" --external ext=192.168.77.100
+	tools/lab/demo-report --policy examples/policies/db-from-web.yaml
 	;;
 test)
 	build
