@@ -443,22 +443,31 @@ static void note_failed_subject(struct failed_subjects *f, uint32_t subject)
 		f->ids[f->n++] = subject;
 }
 
-/* Writes policy entries; the subjects of those that failed go to failed. */
+/*
+ * Writes policy entries; the subjects of those that do not fit go to
+ * failed, with one error for all of them. Another error cannot be tied to
+ * its entry: every isolated pod fails closed then.
+ */
 static void apply_policy_upserts(const struct ew_map_ref *m, const struct ew_map_state *ups,
 				 struct failed_subjects *failed, struct ew_apply_result *res)
 {
-	for (size_t i = 0; i < ups->n; i++) {
-		const struct ew_policy_key *key = ew_map_state_key(ups, i);
-		struct ew_map_state one = {
-			.key_size = ups->key_size, .value_size = ups->value_size,
-			.n = 1, .entries = (uint8_t *)key,
-		};
-		size_t before = res->failures;
+	struct ew_map_state full;
+	size_t before = res->failures;
 
-		ew_map_upsert(m, &one, NULL, res);
-		if (res->failures != before)
-			note_failed_subject(failed, key->subject);
+	ew_map_state_init(&full, ups->key_size, ups->value_size);
+	ew_map_upsert(m, ups, &full, res);
+	if (res->failures != before)
+		failed->all = true;
+	for (size_t i = 0; i < full.n; i++) {
+		const struct ew_policy_key *key = ew_map_state_key(&full, i);
+
+		note_failed_subject(failed, key->subject);
 	}
+	if (full.n)
+		ew_error("datapath", "map %s is full (%u entries): %zu policy entries not "
+			 "programmed", m->name, m->max_entries, full.n);
+	res->failures += full.n;
+	ew_map_state_free(&full);
 }
 
 /* Isolated pods whose policy is incomplete fail closed: EW_EP_POLICY_FAILED
