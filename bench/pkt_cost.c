@@ -24,10 +24,22 @@
  *   svc_new_N         the same, each run a new flow: its own source port (and,
  *                     past 64512 flows, its own client pod), so the conntrack
  *                     lookup misses and the flow is balanced and tracked
+ *   pol_est_N         from_container, pod to pod on this node, the receiver
+ *                     isolated for ingress by N rules that do not match the
+ *                     flow and one that allows it; the flow is tracked
+ *                     (EW_CT_POLICY), so its packets pass on that entry
+ *   pol_new_N         the same, each run a new flow (as svc_new_N): no
+ *                     tracked entry, so the receiver's ingress policy is
+ *                     looked up (ipcache, then ew_policy) and the flow tracked
  *
  * with N services present (--services), each a ClusterIP frontend with a
  * Maglev table of EW_MAGLEV_SIZE_DEFAULT slots over 3 backends, written
- * through the ABI. Every case has a node (struct bh, its own maps) of its
+ * through the ABI, or N + 1 policy entries (--rules) as the agent writes one
+ * per peer and port of a rule (agent/policy.c): a third of the other rules
+ * allow the receiver other peers (each a CIDR identity with its /32 in the
+ * ipcache), a third the sender other ports, a third are other subjects'
+ * (other pods of this node) for the sender and port. Every case has a node
+ * (struct bh, its own maps) of its
  * own, so one case's conntrack entries never meet another's. A new flow's
  * packet is changed in place before its run (addresses, port, checksums:
  * a few ns of wall time, none of kernel time); the conntrack table, an LRU
@@ -65,9 +77,11 @@
 #define DEFAULT_ROUNDS	   5
 #define DEFAULT_SERVICES   "10,1000,10000"
 #define MAX_ROUNDS	   100
+#define DEFAULT_RULES	   "10,10000"
 #define MAX_SCALES	   4
-#define MAX_CASES	   (2 + 2 * MAX_SCALES)
+#define MAX_CASES	   (2 + 4 * MAX_SCALES)
 #define MAX_SERVICES	   (EW_MAX_TABLES - 1)
+#define MAX_RULES	   (EW_MAX_POLICY / 2)
 #define IF_HERE		   1 /* skb->ifindex of every run: the client's host veth (lo) */
 #define IF_B		   42
 
@@ -98,7 +112,22 @@ static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 #define FLOW_PORTS    (65536 - FLOW_PORT_MIN)
 #define client_addr(k) htonl(0x0a000000u | 16u << 8 | (k)) /* 10.0.16.0 + k */
 
+/* Policy: pod A (and the new flows' client pods) has identity ID_CLIENT,
+ * pod B identity ID_SERVER and is isolated for ingress; the allowed flow is
+ * A to B's POLICY_PORT/TCP. The other rules' peers are CIDR identities
+ * from ID_PEER_FIRST (addresses 10.200.0.0 + k), their subjects identities
+ * from ID_SUBJECT_FIRST; their ports are from OTHER_PORT_MIN. */
+#define ID_CLIENT	 300
+#define ID_SERVER	 301
+#define ID_PEER_FIRST	 100000
+#define ID_SUBJECT_FIRST 200000
+#define POLICY_PORT	 5201
+#define OTHER_PORT_MIN	 10000
+#define peer_addr(k)	 htonl(0x0ac80000u + (uint32_t)(k)) /* 10.200.0.0, ... */
+#define RULE_ALLOW	 1 /* ew_policy_entry.rule of the allowing entry */
+
 enum flow { FLOW_NONE, FLOW_ESTABLISHED, FLOW_NEW };
+enum subject { SUBJECT_NONE, SUBJECT_SERVICE, SUBJECT_POLICY };
 
 struct bench_case {
 	const char *name;
@@ -109,7 +138,8 @@ struct bench_case {
 	struct pkt want;    /* the packet after the first run */
 	int verdict;	    /* every run must return this */
 	enum flow flow;
-	long services;	    /* present on its node; 0: not a service case */
+	enum subject subject; /* what the flow goes through */
+	long scale;	    /* services or other rules present on its node */
 	long runs;	    /* so far */
 	uint64_t created_ns; /* FLOW_ESTABLISHED: its conntrack entry's */
 	double kernel_ns[MAX_ROUNDS];
@@ -120,23 +150,29 @@ struct bench_case {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ew-bench-pkt [--iterations N] [--rounds R] [--services LIST] [--only CASE]\n"
+		"usage: ew-bench-pkt [--iterations N] [--rounds R] [--services LIST]\n"
+		"                    [--rules LIST] [--only CASE]\n"
 		"\n"
 		"Per-packet cost of from_container (bpf/bpf_lxc.c) on a TCP segment: pod to\n"
-		"pod on this node, and pod to a ClusterIP service (established flow and\n"
-		"new flow) with each number of services in LIST present; and of a trivial\n"
-		"TC program. Each case runs N times per round with BPF_PROG_TEST_RUN\n"
-		"repeat=1, R rounds, the cases alternating. Prints JSON on stdout. Needs\n"
-		"root (or CAP_BPF and CAP_NET_ADMIN).\n"
+		"pod on this node; pod to a ClusterIP service (established flow and new\n"
+		"flow) with each number of services in LIST present; pod to a pod that\n"
+		"policy isolates, with each number of other rules present (established\n"
+		"and new flow); and of a trivial TC program. Each case runs N times per\n"
+		"round with BPF_PROG_TEST_RUN repeat=1, R rounds, the cases alternating.\n"
+		"Prints JSON on stdout. Needs root (or CAP_BPF and CAP_NET_ADMIN).\n"
 		"\n"
 		"  --iterations N   runs per case and round (default %d)\n"
 		"  --rounds R       rounds (default %d, at most %d)\n"
 		"  --services LIST  comma-separated numbers of services, at most %d of\n"
 		"                   them, each 1 to %d (default %s; empty: no service cases)\n"
+		"  --rules LIST     comma-separated numbers of policy rules that do not\n"
+		"                   match the flow, at most %d of them, each 1 to %d\n"
+		"                   (default %s; empty: no policy cases)\n"
 		"  --only CASE      time the trivial program and this case only (trivial,\n"
-		"                   pod_forward, svc_est_N, svc_new_N): to profile one\n",
+		"                   pod_forward, svc_est_N, svc_new_N, pol_est_N,\n"
+		"                   pol_new_N): to profile one\n",
 		DEFAULT_ITERATIONS, DEFAULT_ROUNDS, MAX_ROUNDS, MAX_SCALES, MAX_SERVICES,
-		DEFAULT_SERVICES);
+		DEFAULT_SERVICES, MAX_SCALES, MAX_RULES, DEFAULT_RULES);
 }
 
 static double now_ns(void)
@@ -282,6 +318,69 @@ static struct ew_ct_key service_key(uint32_t client, uint16_t sport)
 	};
 }
 
+/* --- policy on a node ------------------------------------------------------------------------------ */
+
+/* The ipcache entry of a pod or CIDR, the policy entry of a rule: as
+ * agent/policy.c writes them (one entry per peer and port). */
+static int add_policy_entry(struct bh *h, uint32_t subject, uint32_t peer, uint16_t port,
+			    uint32_t rule)
+{
+	return bh_add_policy(h, subject, peer, EW_DIR_INGRESS, IPPROTO_TCP, port,
+			     EW_POLICY_PREFIX_FULL, rule);
+}
+
+/* Pod B isolated for ingress: its one rule that allows A's flows to
+ * POLICY_PORT, and n that do not match them (see the top of this file). */
+static int add_policy(struct bh *h, long n)
+{
+	uint32_t id, rule = RULE_ALLOW;
+	long k;
+	int err;
+
+	err = bh_add_ipcache(h, 0, 0, EW_IDENTITY_WORLD, EW_IDENTITY_WORLD);
+	err = err ?: bh_add_ipcache(h, IP_A, 32, ID_CLIENT, EW_IDENTITY_WORLD);
+	err = err ?: bh_add_ipcache(h, IP_B, 32, ID_SERVER, EW_IDENTITY_WORLD);
+	err = err ?: bh_add_endpoint_identity(h, IP_B, IF_B, MAC_B, GW_B, ID_SERVER,
+					      EW_EP_INGRESS_ISOLATED);
+	err = err ?: add_policy_entry(h, ID_SERVER, ID_CLIENT, POLICY_PORT, rule);
+	for (k = 0; k < n && !err; k++) {
+		rule++;
+		switch (k % 3) {
+		case 0: /* another peer of B, a CIDR: its own identity */
+			id = ID_PEER_FIRST + (uint32_t)k;
+			err = bh_add_ipcache(h, peer_addr(k), 32, id, id);
+			err = err ?: add_policy_entry(h, ID_SERVER, id, POLICY_PORT, rule);
+			break;
+		case 1: /* another port of B for A */
+			err = add_policy_entry(h, ID_SERVER, ID_CLIENT,
+					       (uint16_t)(OTHER_PORT_MIN +
+							  k / 3 % (65536 - OTHER_PORT_MIN)),
+					       rule);
+			break;
+		default: /* another subject's rule for A */
+			err = add_policy_entry(h, ID_SUBJECT_FIRST + (uint32_t)k, ID_CLIENT,
+					       POLICY_PORT, rule);
+			break;
+		}
+	}
+	return err;
+}
+
+/* The conntrack POLICY key of a packet of client:sport to pod B. */
+static struct ew_ct_key policy_key(uint32_t client, uint16_t sport)
+{
+	return (struct ew_ct_key){
+		.saddr = client, .daddr = IP_B, .sport = htons(sport),
+		.dport = htons(POLICY_PORT), .proto = IPPROTO_TCP, .type = EW_CT_POLICY,
+	};
+}
+
+static struct ew_ct_key flow_key(const struct bench_case *c, uint32_t client, uint16_t sport)
+{
+	return c->subject == SUBJECT_POLICY ? policy_key(client, sport)
+					    : service_key(client, sport);
+}
+
 /* --- new flows ------------------------------------------------------------------------------------- */
 
 /* RFC 1624: the checksum at sum after a 16-bit word changes from old to new. */
@@ -329,8 +428,9 @@ static void set_flow(struct bench_case *c, long k)
 	th->source = sport;
 }
 
-/* Client pods enough for every flow of the run, as endpoints on IF_HERE. */
-static int add_clients(struct bh *h, long flows)
+/* Client pods enough for every flow of the run, as endpoints on IF_HERE
+ * (for policy, of A's identity, in the ipcache too). */
+static int add_clients(struct bh *h, enum subject subject, long flows)
 {
 	long k, clients = (flows + FLOW_PORTS - 1) / FLOW_PORTS;
 	int err = 0;
@@ -341,8 +441,16 @@ static int add_clients(struct bh *h, long flows)
 			flows);
 		return -E2BIG;
 	}
-	for (k = 0; k < clients && !err; k++)
-		err = bh_add_endpoint(h, client_addr((uint32_t)k), IF_HERE, MAC_A, GW_A);
+	for (k = 0; k < clients && !err; k++) {
+		uint32_t addr = client_addr((uint32_t)k);
+
+		if (subject != SUBJECT_POLICY) {
+			err = bh_add_endpoint(h, addr, IF_HERE, MAC_A, GW_A);
+			continue;
+		}
+		err = bh_add_endpoint_identity(h, addr, IF_HERE, MAC_A, GW_A, ID_CLIENT, 0);
+		err = err ?: bh_add_ipcache(h, addr, 32, ID_CLIENT, EW_IDENTITY_WORLD);
+	}
 	return err;
 }
 
@@ -376,11 +484,11 @@ static int test_run(struct bench_case *c, void *out, uint32_t out_size, uint32_t
 	return 0;
 }
 
-/* The packet a service case's first run must give: to the backend its
- * conntrack entry names, a router hop on. */
-static int service_want(struct bench_case *c, uint32_t client, uint16_t sport)
+/* The packet a flow case's first run must give, a router hop on: to pod B
+ * (policy), or to the backend its conntrack entry names (service). */
+static int flow_want(struct bench_case *c, uint32_t client, uint16_t sport)
 {
-	struct ew_ct_key key = service_key(client, sport);
+	struct ew_ct_key key = flow_key(c, client, sport);
 	uint8_t mac[ETH_ALEN], gw[ETH_ALEN];
 	struct ew_ct_entry e;
 	uint32_t j;
@@ -389,6 +497,11 @@ static int service_want(struct bench_case *c, uint32_t client, uint16_t sport)
 		fprintf(stderr, "ew-bench-pkt: %s: the first run tracked no flow\n", c->name);
 		return -1;
 	}
+	c->created_ns = e.created_ns;
+	if (c->subject == SUBJECT_POLICY) {
+		tcp_segment(&c->want, GW_B, MAC_B, client, IP_B, sport, POLICY_PORT, 63);
+		return 0;
+	}
 	j = e.backend_id - 1;
 	if (j >= BACKENDS) {
 		fprintf(stderr, "ew-bench-pkt: %s: the flow went to backend %u, expected one of "
@@ -396,7 +509,6 @@ static int service_want(struct bench_case *c, uint32_t client, uint16_t sport)
 			c->name, e.backend_id, BACKENDS);
 		return -1;
 	}
-	c->created_ns = e.created_ns;
 	backend_macs((int)j, mac, gw);
 	tcp_segment(&c->want, gw, mac, client, local_backend(j), sport, BACKEND_PORT, 63);
 	return 0;
@@ -413,7 +525,7 @@ static int check_first_run(struct bench_case *c)
 	if (test_run(c, res.data, sizeof(res.data), &len, NULL))
 		return -1;
 	if (c->flow != FLOW_NONE &&
-	    service_want(c, c->flow == FLOW_NEW ? flow_client(0) : IP_A,
+	    flow_want(c, c->flow == FLOW_NEW ? flow_client(0) : IP_A,
 			 c->flow == FLOW_NEW ? flow_port(0) : CLIENT_PORT))
 		return -1;
 	if (pkt_first_diff(res.data, len, c->want.data, c->want.len) >= 0) {
@@ -458,8 +570,8 @@ static int check_flows(const struct bench_case *c, double round_start)
 
 	if (c->flow == FLOW_NONE)
 		return 0;
-	key = c->flow == FLOW_NEW ? service_key(flow_client(c->runs - 1), flow_port(c->runs - 1))
-				  : service_key(IP_A, CLIENT_PORT);
+	key = c->flow == FLOW_NEW ? flow_key(c, flow_client(c->runs - 1), flow_port(c->runs - 1))
+				  : flow_key(c, IP_A, CLIENT_PORT);
 	if (bh_ct_lookup(c->h, &key, &e)) {
 		fprintf(stderr, "ew-bench-pkt: %s: the flow of run %ld is not tracked\n", c->name,
 			c->runs - 1);
@@ -490,7 +602,8 @@ static long forward_packets(struct bh *h)
 
 /* --- set-up and output ------------------------------------------------------------------------------ */
 
-static int parse_services(const char *arg, long *scales, int *n)
+/* A comma-separated list of at most MAX_SCALES numbers from 1 to max. */
+static int parse_scales(const char *option, const char *arg, long max, long *scales, int *n)
 {
 	char *copy = strdup(arg), *tok, *save = NULL, *end;
 	int ret = 0;
@@ -502,38 +615,91 @@ static int parse_services(const char *arg, long *scales, int *n)
 			break;
 		}
 		scales[*n] = strtol(tok, &end, 10);
-		if (*end || scales[*n] < 1 || scales[*n] > MAX_SERVICES)
+		if (*end || scales[*n] < 1 || scales[*n] > max)
 			ret = -1;
 		(*n)++;
 	}
 	free(copy);
 	if (ret)
-		fprintf(stderr, "ew-bench-pkt: --services '%s': expected at most %d "
-				"comma-separated numbers from 1 to %d\n",
-			arg, MAX_SCALES, MAX_SERVICES);
+		fprintf(stderr, "ew-bench-pkt: %s '%s': expected at most %d "
+				"comma-separated numbers from 1 to %ld\n",
+			option, arg, MAX_SCALES, max);
 	return ret;
 }
 
-/* A node with the client pod and, for a service case, its services. */
-static int node_open(struct bh *h, long services)
+/* A node with the client pod A and: pod B (SUBJECT_NONE), scale services
+ * (SUBJECT_SERVICE), or pod B isolated with scale other rules
+ * (SUBJECT_POLICY). */
+static int node_open(struct bh *h, enum subject subject, long scale)
 {
-	if (bh_open(h, NULL) || bh_add_endpoint(h, IP_A, IF_HERE, MAC_A, GW_A))
+	if (bh_open(h, NULL) ||
+	    bh_add_endpoint_identity(h, IP_A, IF_HERE, MAC_A, GW_A,
+				     subject == SUBJECT_POLICY ? ID_CLIENT : 0, 0))
 		return -1;
-	if (!services)
+	switch (subject) {
+	case SUBJECT_SERVICE:
+		return add_services(h, scale);
+	case SUBJECT_POLICY:
+		return add_policy(h, scale);
+	default:
 		return bh_add_endpoint(h, IP_B, IF_B, MAC_B, GW_B);
-	return add_services(h, services);
+	}
 }
 
-static void service_case(struct bench_case *c, struct bh *h, enum flow flow, long services)
+/* Policy is enforced on the node: A's flow to another port of B, which no
+ * rule allows, is dropped and not tracked. */
+static int check_denied(struct bench_case *c)
 {
+	static struct bh_result res;
+	struct ew_ct_key key = policy_key(IP_A, CLIENT_PORT);
+	struct ew_ct_entry e;
+	struct pkt p;
+
+	key.dport = htons(POLICY_PORT + 1);
+	tcp_segment(&p, MAC_A, GW_A, IP_A, IP_B, CLIENT_PORT, POLICY_PORT + 1, 64);
+	if (bh_run_pkt(c->h, &p, IF_HERE, &res))
+		return -1;
+	if (res.retval != TC_ACT_SHOT || !bh_ct_lookup(c->h, &key, &e)) {
+		fprintf(stderr, "ew-bench-pkt: %s: a flow no rule allows returned %s%s, "
+				"expected TC_ACT_SHOT and no tracked entry\n",
+			c->name, bh_verdict_name(res.retval),
+			bh_ct_lookup(c->h, &key, &e) ? "" : " and was tracked");
+		return -1;
+	}
+	return 0;
+}
+
+static void flow_case(struct bench_case *c, struct bh *h, enum subject subject,
+		      enum flow flow, long scale)
+{
+	bool svc = subject == SUBJECT_SERVICE;
+
 	*c = (struct bench_case){
 		.program = "bpf_lxc.c:from_container", .prog_fd = h->prog_fd, .h = h,
-		.verdict = TC_ACT_REDIRECT, .flow = flow, .services = services,
+		.verdict = TC_ACT_REDIRECT, .flow = flow, .subject = subject, .scale = scale,
 	};
-	snprintf(c->name_buf, sizeof(c->name_buf), "svc_%s_%ld",
-		 flow == FLOW_NEW ? "new" : "est", services);
+	snprintf(c->name_buf, sizeof(c->name_buf), "%s_%s_%ld", svc ? "svc" : "pol",
+		 flow == FLOW_NEW ? "new" : "est", scale);
 	c->name = c->name_buf;
-	tcp_segment(&c->in, MAC_A, GW_A, IP_A, svc_addr(0), CLIENT_PORT, SVC_PORT, 64);
+	tcp_segment(&c->in, MAC_A, GW_A, IP_A, svc ? svc_addr(0) : IP_B, CLIENT_PORT,
+		    svc ? SVC_PORT : POLICY_PORT, 64);
+}
+
+/* The established and the new flow case of subject at scale, each on a
+ * node of its own: cases[0..1], nodes[0..1]. */
+static int flow_cases(struct bench_case *cases, struct bh *nodes, enum subject subject,
+		      long scale, long new_flows)
+{
+	if (node_open(&nodes[0], subject, scale))
+		return -1;
+	flow_case(&cases[0], &nodes[0], subject, FLOW_ESTABLISHED, scale);
+	if (node_open(&nodes[1], subject, scale) ||
+	    add_clients(&nodes[1], subject, new_flows))
+		return -1;
+	flow_case(&cases[1], &nodes[1], subject, FLOW_NEW, scale);
+	if (subject == SUBJECT_POLICY && (check_denied(&cases[0]) || check_denied(&cases[1])))
+		return -1;
+	return 0;
 }
 
 static void print_series(const char *key, const double *v, int n)
@@ -561,7 +727,8 @@ static void print_json(const struct bench_case *cases, int ncases, long iteratio
 		printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"verdict\":\"%s\",", i ? "," : "",
 		       c->name, c->program, bh_verdict_name(c->verdict));
 		if (c->flow != FLOW_NONE)
-			printf("\"flow\":\"%s\",\"services\":%ld,", flows[c->flow], c->services);
+			printf("\"flow\":\"%s\",\"%s\":%ld,", flows[c->flow],
+			       c->subject == SUBJECT_POLICY ? "rules" : "services", c->scale);
 		print_series("kernel_ns", c->kernel_ns, rounds);
 		printf(",");
 		print_series("wall_ns", c->wall_ns, rounds);
@@ -576,6 +743,7 @@ int main(int argc, char **argv)
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "services", required_argument, NULL, 's' },
+		{ "rules", required_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -583,13 +751,14 @@ int main(int argc, char **argv)
 	static struct bench_case cases[MAX_CASES];
 	static struct bh nodes[MAX_CASES];
 	struct bpf_trivial *trivial = NULL;
-	long iterations = DEFAULT_ITERATIONS, warmup, scales[MAX_SCALES], fwd_before[MAX_CASES];
-	int rounds = DEFAULT_ROUNDS, nscales = 0, ncases = 0, opt, round, i, ret = 1;
-	const char *services = DEFAULT_SERVICES, *only = NULL;
+	long iterations = DEFAULT_ITERATIONS, warmup, scales[MAX_SCALES], rules[MAX_SCALES];
+	long fwd_before[MAX_CASES], new_flows;
+	int rounds = DEFAULT_ROUNDS, nscales = 0, nrules = 0, ncases = 0, opt, round, i, ret = 1;
+	const char *services = DEFAULT_SERVICES, *rule_list = DEFAULT_RULES, *only = NULL;
 	double setup_start, setup_s, round_start;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, "n:r:s:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:s:p:o:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			iterations = strtol(optarg, &end, 10);
@@ -611,6 +780,9 @@ int main(int argc, char **argv)
 		case 's':
 			services = optarg;
 			break;
+		case 'p':
+			rule_list = optarg;
+			break;
 		case 'o':
 			only = optarg;
 			break;
@@ -626,9 +798,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (*services && parse_services(services, scales, &nscales))
+	if (*services && parse_scales("--services", services, MAX_SERVICES, scales, &nscales))
+		return 2;
+	if (*rule_list && parse_scales("--rules", rule_list, MAX_RULES, rules, &nrules))
 		return 2;
 	warmup = iterations / 10 + 1;
+	new_flows = 1 + warmup + (long)rounds * iterations;
 	setup_start = now_ns();
 
 	trivial = bpf_trivial__open_and_load();
@@ -646,7 +821,7 @@ int main(int argc, char **argv)
 	ncases++;
 
 	/* pod A (on the device the runs arrive on) sends to pod B on this node */
-	if (node_open(&nodes[ncases], 0))
+	if (node_open(&nodes[ncases], SUBJECT_NONE, 0))
 		goto cleanup;
 	cases[ncases] = (struct bench_case){
 		.name = "pod_forward", .program = "bpf_lxc.c:from_container",
@@ -658,17 +833,14 @@ int main(int argc, char **argv)
 	tcp_segment(&cases[ncases].want, GW_B, MAC_B, IP_A, IP_B, CLIENT_PORT, 5201, 63);
 	ncases++;
 
-	for (i = 0; i < nscales; i++) {
-		if (node_open(&nodes[ncases], scales[i]))
+	for (i = 0; i < nscales; i++, ncases += 2)
+		if (flow_cases(&cases[ncases], &nodes[ncases], SUBJECT_SERVICE, scales[i],
+			       new_flows))
 			goto cleanup;
-		service_case(&cases[ncases], &nodes[ncases], FLOW_ESTABLISHED, scales[i]);
-		ncases++;
-		if (node_open(&nodes[ncases], scales[i]) ||
-		    add_clients(&nodes[ncases], 1 + warmup + (long)rounds * iterations))
+	for (i = 0; i < nrules; i++, ncases += 2)
+		if (flow_cases(&cases[ncases], &nodes[ncases], SUBJECT_POLICY, rules[i],
+			       new_flows))
 			goto cleanup;
-		service_case(&cases[ncases], &nodes[ncases], FLOW_NEW, scales[i]);
-		ncases++;
-	}
 	setup_s = (now_ns() - setup_start) / 1e9;
 	if (only) { /* keep the trivial program (cases[0]) and the one asked for */
 		for (i = 1; i < ncases && strcmp(cases[i].name, only); i++)
@@ -676,7 +848,7 @@ int main(int argc, char **argv)
 		if (i == ncases) {
 			fprintf(stderr, "ew-bench-pkt: --only '%s': no such case; expected "
 					"trivial, pod_forward, svc_est_N or svc_new_N with N in "
-					"--services\n",
+					"--services, pol_est_N or pol_new_N with N in --rules\n",
 				only);
 			goto cleanup;
 		}

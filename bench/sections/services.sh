@@ -88,21 +88,8 @@ svc_program_edgewire() { # N
 
 # --- runs ------------------------------------------------------------------------------------------
 
-svc_servers_start() { # SETUP NETNS...
-	local s=$1 ns
-	shift
-	for ns in "$@"; do
-		start_in_ns "$ns" "$WORK/$s-$ns-connrate.log" \
-			"$BUILD/bench/ew-bench-connrate" server --port "$SVC_BACKEND_PORT" --threads 1
-	done
-	for ns in "$@"; do
-		wait_listening "$ns" "$SVC_BACKEND_PORT" || die "services: $s: ew-bench-connrate did not start in $ns"
-	done
-}
-
 svc_client() { # SETUP SECONDS
-	in_ns "${SVC_CLIENT[$1]}" "$BUILD/bench/ew-bench-connrate" client --addr "$SVC_IP" \
-		--port "$SVC_PORT" --seconds "$2" --threads "$SVC_THREADS"
+	connrate_client "${SVC_CLIENT[$1]}" "$SVC_IP" "$SVC_PORT" "$2" "$SVC_THREADS"
 }
 
 # Every setup must reach its backends through the ClusterIP (DNAT working) before it is measured.
@@ -113,21 +100,12 @@ svc_check() { # SETUP
 }
 
 svc_run() { # SETUP SCALE REP
-	local s=$1 out
-	[[ $s == edgewire ]] || in_ns "${SVC_NODE[$s]}" conntrack -F >/dev/null 2>&1 ||
-		die "services: $s: cannot flush conntrack in ${SVC_NODE[$s]}"
-	if ! out=$(measured svc_client "$s" "$CONN_SECONDS"); then
-		die "services: $s with $2 other services: the client failed: $out"
-	fi
-	jq -c --arg setup "$s" --argjson scale "$2" --argjson rep "$3" --argjson cpus "$(nproc)" '
-		{setup: $setup, scale: $scale, rep: $rep, connections, errors, per_s: .per_second,
-		 cpu_us_per_conn: (.cpu_s * 1e6 / .connections),
-		 softirq_us_per_conn: (.softirq_s * 1e6 / .connections),
-		 busy_share: (.cpu_s / (.wall_s * $cpus)), wall_s, cpu_s, softirq_s}' <<<"$out"
+	connrate_section_run services "${SVC_NODE[$1]:-}" "$@" "${SVC_CLIENT[$1]}" "$SVC_IP" \
+		"$SVC_PORT" "$SVC_THREADS"
 }
 
 bench_services() {
-	local s n rep i line t ew_before ew_after order nsetups=${#SVC_SETUPS[@]} ns=()
+	local s n i t ew_before ew_after ns=()
 	log "services: building the setups (other services: ${SVC_SCALES[*]})"
 	setup_edgewire
 	svc_setup_baseline iptables 10.93.0
@@ -135,12 +113,12 @@ bench_services() {
 	for s in iptables nftables; do
 		ns=()
 		for i in 1 2 3; do ns+=("${SVC_NODE[$s]}-b$i"); done
-		svc_servers_start "$s" "${ns[@]}"
+		connrate_servers_start "services-$s" "$SVC_BACKEND_PORT" "${ns[@]}"
 	done
 	SVC_CLIENT[edgewire]=$EW_LAB_NAME-pod-bench-client
 	SVC_BACKENDS[edgewire]="$(lab ip bench/svc-1) $(lab ip bench/svc-2) $(lab ip bench/svc-3)"
-	svc_servers_start edgewire "$EW_LAB_NAME-pod-bench-svc-1" "$EW_LAB_NAME-pod-bench-svc-2" \
-		"$EW_LAB_NAME-pod-bench-svc-3"
+	connrate_servers_start services-edgewire "$SVC_BACKEND_PORT" "$EW_LAB_NAME-pod-bench-svc-1" \
+		"$EW_LAB_NAME-pod-bench-svc-2" "$EW_LAB_NAME-pod-bench-svc-3"
 	SVC_DESC[edgewire]="the lab of same_node (agent, CNI plugin, bpf_lxc): Service bench/svc with ClusterIP $SVC_IP:$SVC_PORT to pods ${SVC_BACKENDS[edgewire]// /, } port $SVC_BACKEND_PORT; the other services are a file added to the agent's store, each a Service with an EndpointSlice of 3 endpoints"
 	SVC_DESC[iptables]="routed pods (as routing in section 1), and the nat and filter rules kube-proxy's iptables mode writes (KUBE-SERVICES -> KUBE-SVC-* with statistic --mode random -> KUBE-SEP-* DNAT, KUBE-MARK-MASQ, KUBE-POSTROUTING, KUBE-FORWARD), loaded with $SVC_IPTABLES_RESTORE ($("$SVC_IPTABLES_RESTORE" --version 2>&1 | head -n 1)); the measured service in the middle of KUBE-SERVICES"
 	SVC_DESC[nftables]="routed pods, and kube-proxy's nftables mode (table ip kube-proxy: service-ips verdict map of ip daddr . meta l4proto . th dport to per-service chains, numgen random mod 3 vmap to endpoint chains that DNAT, mark-for-masquerade, ct state invalid drop), loaded with nft -f ($(nft --version))"
@@ -160,18 +138,7 @@ bench_services() {
 		for s in "${SVC_SETUPS[@]}"; do
 			svc_check "$s"
 		done
-		for ((rep = 1; rep <= SVC_REPS; rep++)); do
-			order=()
-			for ((i = 0; i < nsetups; i++)); do
-				order+=("${SVC_SETUPS[(i + rep - 1) % nsetups]}")
-			done
-			for s in "${order[@]}"; do
-				line=$(svc_run "$s" "$n" "$rep")
-				echo "$line" >>"$WORK/services.runs"
-				jq -r '"services: \(.scale) other services, \(.setup) rep \(.rep): \(.per_s | round) conn/s, \(.cpu_us_per_conn | round) us CPU/conn, machine \(.busy_share * 100 | round)% busy"' <<<"$line" |
-					while read -r l; do log "$l"; done
-			done
-		done
+		connrate_reps services "$WORK/services.runs" "$n" "$SVC_REPS" svc_run "${SVC_SETUPS[@]}"
 	done
 	ew_after=$(edgewire_counters)
 	# Map memory with the most services, from the agent's pins (inner Maglev arrays too).
@@ -192,7 +159,7 @@ bench_services() {
 # --- docs/benchmarks.md -----------------------------------------------------------------------------
 
 report_services() { # RESULTS_JSON
-	jq -r -L "$BENCH/lib" 'include "stats";
+	jq -r -L "$BENCH/lib" 'include "stats"; include "scales";
 	.sections.services as $s
 	| def cellof(setup; n; m): $s.summary[setup][n | tostring][m] | cell;
 	"## 3. Pod to ClusterIP: edgewire vs kube-proxy (iptables, nftables)",
@@ -214,25 +181,19 @@ report_services() { # RESULTS_JSON
 		cellof("nftables"; $n; "cpu_us_per_conn"), ($s.ratios.iptables[$n | tostring].cpu_us_per_conn | times),
 		($s.ratios.nftables[$n | tostring].cpu_us_per_conn | times)] | row),
 	"",
-	"Softirq µs per connection (median; edgewire / iptables / nftables): " +
-		($s.scales | map(. as $n | "\($n | commas): " + (["edgewire", "iptables", "nftables"] | map($s.summary[.][$n | tostring].softirq_us_per_conn.median | sig) | join(" / "))) | join("; ")) +
-		". Failed connections (median): " +
-		($s.scales | map(. as $n | "\($n | commas): " + (["edgewire", "iptables", "nftables"] | map($s.summary[.][$n | tostring].errors.median | sig) | join(" / "))) | join("; ")) + ".",
+	["edgewire", "iptables", "nftables"] as $setups
+	| "Softirq µs per connection (median; edgewire / iptables / nftables): " +
+		($s | per_scale_line($setups; median_of($s; "softirq_us_per_conn"))) +
+		". Failed connections (median): " + ($s | per_scale_line($setups; median_of($s; "errors"))) + ".",
 	"",
 	"Time to program the other services (edgewire: from the store file written to the last frontend in the map, the agent'\''s incremental apply; iptables and nftables: loading the whole rule set): " +
-		($s.scales | map(. as $n | "\($n | commas): " + (["edgewire", "iptables", "nftables"] | map(. as $x | $s.setup_times[] | select(.setup == $x and .scale == $n) | "\(.load_s | sig) s") | join(" / "))) | join("; ")) + ".",
+		($s | per_scale_line($setups; load_time_of($s))) + ".",
 	"",
-	"edgewire'\''s datapath counted during this section (packets by verdict reason; no other reason moved): " +
-		($s.edgewire_datapath.packets_by_reason | to_entries | map(select(.value != 0) | "\(.key) \(.value)")
-		 | if length == 0 then "nothing" else join(", ") end) + ".",
+	($s | datapath_counted),
 	"",
 	"### Targets (#8)",
 	"",
-	(["target", "ratio", "verdict"] | row), "|---|---:|---|",
-	($s.targets[] | [.what, (.ratio | times),
-		(if .met == null then "not measured" elif .met then "met" else "**missed**" end) + (if .within_noise then " (within noise)" else "" end)] | row),
-	"",
-	"*Within noise*: the ratio is within 20% of the target, or the two setups'\'' ranges overlap.",
+	($s | targets_table),
 	""
 	' "$1"
 }

@@ -3,7 +3,8 @@
 # The benchmark harness cannot rot: `bench/run --smoke` (one short repetition of every
 # section, services and control plane at a small scale) runs, writes a results file with
 # every section and numeric figures, leaves docs/benchmarks.md alone and removes
-# everything it made. The figures themselves are never checked: this machine is shared
+# everything it made (namespaces, the lab, pins, servers, the policy file it adds to the
+# lab's store, iptables rules: those live only in its namespaces). The figures themselves are never checked: this machine is shared
 # and noisy (docs/benchmarks.md).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -38,7 +39,7 @@ numbers() { # every value of the paths the filter yields is a number
 
 check "mode and machine are recorded" has '.mode == "smoke" and (.machine.kernel | length > 0)'
 check "every section is there" \
-	has '.sections | has("same_node") and has("services") and has("per_packet") and has("control_plane") and has("verifier")'
+	has '.sections | has("same_node") and has("services") and has("policy") and has("per_packet") and has("control_plane") and has("verifier")'
 
 echo "# same-node pod to pod"
 SUMMARY='.sections.same_node.summary'
@@ -68,6 +69,23 @@ check "edgewire's service traffic went through its datapath" \
 	has "$SVC.edgewire_datapath.packets_by_reason.forward > 0"
 check "the agent's map memory is recorded" numbers "$SVC.map_memory.bytes"
 
+echo "# policy: rules that do not match the flow"
+POL='.sections.policy'
+for setup in edgewire iptables; do
+	check "$setup: connections/s and CPU per connection are numbers at every number of rules" \
+		numbers "$POL.summary.$setup[] | (.per_s, .cpu_us_per_conn, .softirq_us_per_conn) | .median, .min, .max"
+done
+check "policy was measured at two numbers of rules or more" has "$POL.scales | length >= 2 and all(type == \"number\" and . > 0)"
+check "edgewire / iptables ratios are numbers" numbers "$POL.ratios[] | .per_s, .cpu_us_per_conn, .softirq_us_per_conn"
+check "the times to program the rules are numbers, for both setups at every number" \
+	has "$POL | (.setup_times | length) == 2 * (.scales | length) and (.setup_times | all(.load_s | type == \"number\"))"
+check "the agent wrote one policy entry per rule (the allowing one included)" \
+	has "$POL.map_entries.ew_policy == $POL.scales[-1] + 1"
+check "every policy target has a ratio and a verdict" \
+	has "$POL.targets | length == 3 and all((.ratio | type) == \"number\" and (.met | type) == \"boolean\")"
+check "edgewire's connections went through its datapath, and its policy denied the check's" \
+	has "$POL.edgewire_datapath.packets_by_reason | .forward > 0 and .[\"policy-denied\"] > 0"
+
 echo "# per packet"
 check "trivial and pod_forward timings are numbers" \
 	numbers '.sections.per_packet.cases | (.trivial, .pod_forward) | (.kernel_ns, .wall_ns) | .median'
@@ -77,13 +95,23 @@ check "service established and new flows are measured at two scales" \
 	has '.sections.per_packet.flows | (.established.cases | length) == 2 and (.new.cases | length) == 2'
 check "service cases' ratios to trivial are numbers" \
 	numbers '.sections.per_packet.ratios | to_entries[] | select(.key | startswith("svc_")) | .value.kernel_ns'
+check "policy established and new connections are measured at two numbers of rules" \
+	has '.sections.per_packet.policy_flows | (.established.cases | length) == 2 and (.new.cases | length) == 2'
+check "policy cases' ratios to trivial are numbers" \
+	numbers '.sections.per_packet.ratios | to_entries[] | select(.key | startswith("pol_")) | .value.kernel_ns, .value.wall_ns'
 check "every per-packet target has a ratio and a verdict" \
-	has '.sections.per_packet.targets | length == 4 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
+	has '.sections.per_packet.targets | length == 6 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
 
 echo "# control plane"
 check "the cold start was programmed, its time and the agent's peak RSS are numbers" \
 	has '.sections.control_plane | .cold_start.programmed and (.cold_start.seconds | type) == "number" and (.peak_rss_kib | type) == "number"'
 check "the cold start's map memory is recorded" numbers '.sections.control_plane.map_memory.bytes'
+check "every policy edit was timed; p50, p99 and the agent's apply time are numbers" \
+	has '.sections.control_plane.policy | (.edits | length) == .params.edits and .params.edits > 0 and all(.edits[]; (.ms | type) == "number" and (.apply_ms | type) == "number") and ([.edit_ms.p50, .edit_ms.p99, .apply_ms.p50, .apply_ms.p99] | all(type == "number"))'
+check "the agent's /metrics histograms were read" \
+	numbers '.sections.control_plane.policy.metrics | ."edgewire_store_change_to_programmed_seconds_count", ."edgewire_apply_duration_seconds_count"'
+check "every control-plane target has a verdict" \
+	has '(.sections.control_plane | .targets + .policy.targets) | length == 4 and all((.met | type) == "boolean" or .met == null)'
 
 echo "# verifier"
 check "from_container is measured" has '[.sections.verifier.programs[].program] | index("from_container") != null'
@@ -93,7 +121,9 @@ check "every program has verifier figures" \
 echo "# report and cleanup"
 check "bench/report renders the results" \
 	bash -c "'$REPO/bench/report' '$RESULTS' >'$WORK/report.md' && grep -q '^## 1\\. ' '$WORK/report.md' &&
-		grep -q '^## 3\\. ' '$WORK/report.md' && grep -q '^## 5\\. ' '$WORK/report.md' &&
+		grep -q '^## 3\\. ' '$WORK/report.md' && grep -q '^## 4\\. ' '$WORK/report.md' &&
+		grep -q '^## 5\\. ' '$WORK/report.md' && grep -q 'pol_new_' '$WORK/report.md' &&
+		grep -q 'store edit to datapath programmed' '$WORK/report.md' &&
 		grep -q '^## 6\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
 check "--smoke leaves docs/benchmarks.md alone" \
 	test "$(sha256sum "$DOC" 2>/dev/null || echo none)" = "$doc_before"
@@ -101,7 +131,8 @@ check "no namespace of the run is left" \
 	bash -c "! ip netns list | grep -q '^$run_id-'"
 check "no lab of the run is left" \
 	test ! -e "/run/edgewire-lab/$run_id" -a ! -e "/sys/fs/bpf/edgewire-lab/$run_id"
-check "no pins of the cold-start agent are left" test ! -e "/sys/fs/bpf/$run_id-cp"
+check "no pins of the control-plane agents are left" \
+	test ! -e "/sys/fs/bpf/$run_id-cp" -a ! -e "/sys/fs/bpf/$run_id-cpp"
 check "no server it started is left running" \
 	bash -c "! { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort | comm -13 '$WORK/servers.before' - | grep -q ."
 check "its temporary directory is removed" test -z "$(ls -A "$WORK/tmp")"
