@@ -291,41 +291,76 @@ static int desired_frontends(struct lb_apply *a)
 	return 0;
 }
 
-/* Creates table t's array, fills it and publishes it under id. */
-static int write_table(struct lb_apply *a, const struct ew_lb_table_plan *t, uint32_t id,
-		       uint32_t *keys, uint32_t *values)
+/*
+ * New tables go into the map of maps TABLE_BATCH at a time, in one batch:
+ * every write to a map of maps waits for an RCU grace period (the kernel's
+ * maybe_wait_bpf_programs(), 10-15 ms here), a batch waits once. A batch
+ * keeps its tables' fds open, so it is bounded well below RLIMIT_NOFILE.
+ */
+#define TABLE_BATCH 256
+
+struct table_batch {
+	uint32_t n;
+	uint32_t ids[TABLE_BATCH];
+	uint32_t fds[TABLE_BATCH];
+};
+
+/* Creates table t's array and fills it; its fd, or -1. */
+static int create_table(struct lb_apply *a, const struct ew_lb_table_plan *t,
+			uint32_t *keys, uint32_t *values)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, batch);
-	uint32_t count = t->size;
-	int fd, err;
+	uint32_t count = t->size, *ids = calloc(t->n_backends + 1, sizeof(*ids));
+	int fd;
 
+	if (!ids)
+		return -1;
+	for (size_t i = 0; i < t->n_backends; i++)
+		ids[i] = find_id(a->ids, a->n_ids, t->backends[i].addr, t->backends[i].port);
 	for (uint32_t s = 0; s < t->size; s++) {
-		const struct ew_lb_backend *be = &t->backends[t->slots[s]];
-
 		keys[s] = s;
-		values[s] = find_id(a->ids, a->n_ids, be->addr, be->port);
+		values[s] = ids[t->slots[s]];
 	}
+	free(ids);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_maglev_table", sizeof(uint32_t),
 			    sizeof(uint32_t), t->size, &opts);
-	if (fd < 0) {
+	if (fd >= 0 && bpf_map_update_batch(fd, keys, values, &count, &batch)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
 		ew_error("datapath", "cannot create a service table of %u slots: %s",
 			 t->size, strerror(errno));
-		return -1;
-	}
-	err = bpf_map_update_batch(fd, keys, values, &count, &batch);
-	if (!err)
-		err = bpf_map_update_elem(a->maps->maglev.fd, &id, &fd, BPF_ANY);
-	if (err)
-		ew_error("datapath", "cannot write service table %u to %s: %s", id,
+	return fd;
+}
+
+/* Publishes the batch's tables and closes their fds (the map holds them).
+ * Where the batch stops, the rest go one by one, each failure its own. */
+static void publish_tables(struct lb_apply *a, struct table_batch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t done = b->n;
+
+	if (b->n && bpf_map_update_batch(a->maps->maglev.fd, b->ids, b->fds, &done, &opts))
+		done = done < b->n ? done : 0;
+	for (uint32_t i = done; i < b->n; i++) {
+		if (!bpf_map_update_elem(a->maps->maglev.fd, &b->ids[i], &b->fds[i], BPF_ANY))
+			continue;
+		a->res->failures++;
+		ew_error("datapath", "cannot write service table %u to %s: %s", b->ids[i],
 			 a->maps->maglev.name, strerror(errno));
-	close(fd);
-	return err;
+	}
+	for (uint32_t i = 0; i < b->n; i++)
+		close((int)b->fds[i]);
+	b->n = 0;
 }
 
 static void write_new_tables(struct lb_apply *a)
 {
 	uint32_t max = 0, *keys, *values;
+	struct table_batch *b = calloc(1, sizeof(*b));
+	int fd;
 
 	for (size_t i = 0; i < a->d->n_tables; i++)
 		if (a->d->tables[i].size > max)
@@ -335,18 +370,52 @@ static void write_new_tables(struct lb_apply *a)
 	for (size_t i = 0; i < a->d->n_tables; i++) {
 		if (!a->table_new[i] || !a->table_ids[i])
 			continue;
-		if (!keys || !values ||
-		    write_table(a, &a->d->tables[i], a->table_ids[i], keys, values))
+		fd = b && keys && values ? create_table(a, &a->d->tables[i], keys, values) : -1;
+		if (fd < 0) {
 			a->res->failures++;
+			continue;
+		}
+		b->ids[b->n] = a->table_ids[i];
+		b->fds[b->n++] = (uint32_t)fd;
+		if (b->n == TABLE_BATCH)
+			publish_tables(a, b);
 	}
+	if (b)
+		publish_tables(a, b);
+	free(b);
 	free(keys);
 	free(values);
 }
 
+/* Tables leave the map of maps in batches, as they came (TABLE_BATCH);
+ * where a batch stops (a table already gone), the rest go one by one. */
+static void delete_maglev_tables(struct lb_apply *a, const struct ew_map_state *dels)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t ids[TABLE_BATCH], n, done;
+	struct ew_map_state rest;
+
+	for (size_t from = 0; from < dels->n; from += done) {
+		n = dels->n - from < TABLE_BATCH ? dels->n - from : TABLE_BATCH;
+		for (uint32_t i = 0; i < n; i++)
+			ids[i] = *(const uint32_t *)ew_map_state_key(dels, from + i);
+		done = n;
+		if (!bpf_map_delete_batch(a->maps->maglev.fd, ids, &done, &opts))
+			continue;
+		if (done > n)
+			done = 0;
+		rest = ew_map_state_tail(dels, from + done);
+		ew_map_delete(&a->maps->maglev, &rest, a->res);
+		return;
+	}
+}
+
 static void delete_tables(struct lb_apply *a, const struct ew_map_state *dels)
 {
-	ew_map_delete(&a->maps->maglev, dels, a->res);
-	a->res->deletes -= dels->n; /* one table, counted once below */
+	size_t deletes = a->res->deletes;
+
+	delete_maglev_tables(a, dels);
+	a->res->deletes = deletes; /* one table, counted once below */
 	ew_map_delete(&a->maps->tables, dels, a->res);
 }
 

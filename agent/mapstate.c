@@ -35,6 +35,14 @@ const void *ew_map_state_value(const struct ew_map_state *s, size_t i)
 	return s->entries + i * entry_size(s) + s->key_size;
 }
 
+struct ew_map_state ew_map_state_tail(const struct ew_map_state *s, size_t from)
+{
+	return (struct ew_map_state){
+		.key_size = s->key_size, .value_size = s->value_size, .n = s->n - from,
+		.entries = from < s->n ? (uint8_t *)ew_map_state_key(s, from) : NULL,
+	};
+}
+
 int ew_map_state_put(struct ew_map_state *s, const void *key, const void *value)
 {
 	uint8_t *at;

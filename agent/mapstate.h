@@ -30,6 +30,9 @@ int ew_map_state_seal(struct ew_map_state *s);
 const void *ew_map_state_get(const struct ew_map_state *s, const void *key);
 const void *ew_map_state_key(const struct ew_map_state *s, size_t i);
 const void *ew_map_state_value(const struct ew_map_state *s, size_t i);
+/* Entries [from, s->n) as a state of their own, in s's memory: to read,
+ * never to grow or free. */
+struct ew_map_state ew_map_state_tail(const struct ew_map_state *s, size_t from);
 
 /*
  * What turns `current` into `desired`: upserts holds the desired entries that
