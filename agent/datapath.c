@@ -493,9 +493,12 @@ static int endpoints_failing_closed(const struct ew_map_state *endpoints,
 }
 
 /*
- * Order: nodes, routes and identities first; then policy entries, before the
- * endpoints whose isolation needs them; services; then everything that goes
- * away, endpoints (and their isolation) before the policy entries they used.
+ * Order: nodes and routes; policy entries, then the ipcache that gives
+ * addresses their (maybe new) identities, then the endpoints whose identity
+ * and isolation need both: an entry no address has the identity of yet
+ * allows nothing, so no new connection is wrongly denied or allowed while
+ * the apply runs. Then services; then everything that goes away,
+ * endpoints (and their isolation) before the policy entries they used.
  */
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		      struct ew_config cfg, struct ew_apply_result *res)
@@ -520,8 +523,8 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		write_config(dp, cfg);
 		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
 		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
-		ew_map_upsert(&ipcache_map, &ipcache.upserts, &ipcache.retry, res);
 		apply_policy_upserts(&policy_map, &policy.upserts, &failed, res);
+		ew_map_upsert(&ipcache_map, &ipcache.upserts, &ipcache.retry, res);
 		err = endpoints_failing_closed(&d->endpoints, &failed, &eps) ||
 		      ew_map_plan(&endpoints, &endpoints_map, &eps);
 	}
