@@ -29,14 +29,6 @@ const struct ew_pod *ew_model_pod(const struct ew_model *m, const char *ns,
 	return NULL;
 }
 
-const struct ew_pod *ew_model_pod_by_ip(const struct ew_model *m, uint32_t ip)
-{
-	for (size_t i = 0; i < m->n_pods; i++)
-		if (m->pods[i].ip == ip)
-			return &m->pods[i];
-	return NULL;
-}
-
 const char *ew_labels_get(const struct ew_labels *l, const char *key)
 {
 	for (size_t i = 0; i < l->n; i++)

@@ -223,8 +223,6 @@ const struct ew_namespace *ew_model_namespace(const struct ew_model *m,
 					      const char *name);
 const struct ew_pod *ew_model_pod(const struct ew_model *m, const char *ns,
 				  const char *name);
-/* ip in network byte order, not 0 */
-const struct ew_pod *ew_model_pod_by_ip(const struct ew_model *m, uint32_t ip);
 const char *ew_labels_get(const struct ew_labels *l, const char *key);
 const struct ew_service *ew_model_service(const struct ew_model *m, const char *ns,
 					  const char *name);

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "index.h"
 #include "netutil.h"
 #include "store_read.h"
 
@@ -44,6 +45,7 @@ struct ew_store {
 	size_t n_files;
 	struct store_file *files; /* sorted by name */
 	struct ew_model model;	  /* shallow: points into files[].good */
+	struct ew_index index;	  /* of model, for merging: see index_*() */
 };
 
 static char *path_in(const char *dir, const char *name)
@@ -213,6 +215,160 @@ static struct ew_model *read_version(const char *dir, const char *name,
 	return v;
 }
 
+/* --- the merge index -------------------------------------------------------------- */
+
+/* What merging looks objects up by: their names, pod IPs and service
+ * frontends, each naming its object's position in the model. */
+enum key_tag {
+	KEY_NODE = 'N',
+	KEY_NAMESPACE = 'S',
+	KEY_POD = 'P',
+	KEY_POD_IP = 'I',
+	KEY_SERVICE = 'V',
+	KEY_CLUSTER_PORT = 'C', /* ClusterIP, port, protocol -> service << 16 | port */
+	KEY_NODE_PORT = 'T',	/* node port, protocol -> service << 16 | port */
+	KEY_SLICE = 'E',
+	KEY_NETWORK_POLICY = 'K',
+	KEY_CILIUM_POLICY = 'L',
+};
+
+struct key {
+	size_t n;
+	unsigned char bytes[512]; /* names are DNS names: far shorter */
+};
+
+static void key_add(struct key *k, const void *p, size_t len)
+{
+	if (len > sizeof(k->bytes) - k->n)
+		len = sizeof(k->bytes) - k->n;
+	memcpy(k->bytes + k->n, p, len);
+	k->n += len;
+}
+
+static struct key key_new(enum key_tag tag)
+{
+	struct key k = { 0 };
+	unsigned char t = tag;
+
+	key_add(&k, &t, 1);
+	return k;
+}
+
+/* TAG, then NAMESPACE (when not NULL) and NAME with their NULs. */
+static struct key name_key(enum key_tag tag, const char *ns, const char *name)
+{
+	struct key k = key_new(tag);
+
+	if (ns)
+		key_add(&k, ns, strlen(ns) + 1);
+	key_add(&k, name, strlen(name) + 1);
+	return k;
+}
+
+static struct key pod_ip_key(uint32_t ip)
+{
+	struct key k = key_new(KEY_POD_IP);
+
+	key_add(&k, &ip, sizeof(ip));
+	return k;
+}
+
+/* A ClusterIP frontend (ip not 0) or a node port (ip 0) of protocol. */
+static struct key frontend_key(uint32_t ip, uint16_t port, uint8_t protocol)
+{
+	struct key k = key_new(ip ? KEY_CLUSTER_PORT : KEY_NODE_PORT);
+
+	if (ip)
+		key_add(&k, &ip, sizeof(ip));
+	key_add(&k, &port, sizeof(port));
+	key_add(&k, &protocol, sizeof(protocol));
+	return k;
+}
+
+static struct key policy_key(const struct ew_network_policy *p)
+{
+	return name_key(p->kind == EW_POLICY_CILIUM ? KEY_CILIUM_POLICY : KEY_NETWORK_POLICY,
+			p->namespace, p->name);
+}
+
+static const uint64_t *lookup(const struct ew_store *s, struct key k)
+{
+	return ew_index_get(&s->index, k.bytes, k.n);
+}
+
+static void remember(struct ew_store *s, struct key k, uint64_t value)
+{
+	if (ew_index_put(&s->index, k.bytes, k.n, value)) {
+		fputs("edgewire: out of memory\n", stderr);
+		abort();
+	}
+}
+
+static void index_node(struct ew_store *s, size_t i)
+{
+	remember(s, name_key(KEY_NODE, NULL, s->model.nodes[i].name), i);
+}
+
+static void index_namespace(struct ew_store *s, size_t i)
+{
+	remember(s, name_key(KEY_NAMESPACE, NULL, s->model.namespaces[i].name), i);
+}
+
+static void index_pod(struct ew_store *s, size_t i)
+{
+	const struct ew_pod *p = &s->model.pods[i];
+
+	remember(s, name_key(KEY_POD, p->namespace, p->name), i);
+	if (p->ip)
+		remember(s, pod_ip_key(p->ip), i);
+}
+
+static void index_service(struct ew_store *s, size_t i)
+{
+	const struct ew_service *svc = &s->model.services[i];
+
+	remember(s, name_key(KEY_SERVICE, svc->namespace, svc->name), i);
+	for (size_t j = 0; j < svc->n_ports; j++) {
+		const struct ew_service_port *p = &svc->ports[j];
+
+		if (svc->cluster_ip)
+			remember(s, frontend_key(svc->cluster_ip, p->port, p->protocol),
+				 i << 16 | j);
+		if (p->node_port)
+			remember(s, frontend_key(0, p->node_port, p->protocol), i << 16 | j);
+	}
+}
+
+static void index_slice(struct ew_store *s, size_t i)
+{
+	const struct ew_endpoint_slice *es = &s->model.slices[i];
+
+	remember(s, name_key(KEY_SLICE, es->namespace, es->name), i);
+}
+
+static void index_policy(struct ew_store *s, size_t i)
+{
+	remember(s, policy_key(&s->model.policies[i]), i);
+}
+
+/* After a version was taken back out of the model. */
+static void index_model(struct ew_store *s)
+{
+	ew_index_clear(&s->index);
+	for (size_t i = 0; i < s->model.n_nodes; i++)
+		index_node(s, i);
+	for (size_t i = 0; i < s->model.n_namespaces; i++)
+		index_namespace(s, i);
+	for (size_t i = 0; i < s->model.n_pods; i++)
+		index_pod(s, i);
+	for (size_t i = 0; i < s->model.n_services; i++)
+		index_service(s, i);
+	for (size_t i = 0; i < s->model.n_slices; i++)
+		index_slice(s, i);
+	for (size_t i = 0; i < s->model.n_policies; i++)
+		index_policy(s, i);
+}
+
 /* --- merging versions into the model ----------------------------------------- */
 
 static int report_duplicate(struct ew_diags *d, const char *kind, const char *ns,
@@ -227,16 +383,17 @@ static int report_duplicate(struct ew_diags *d, const char *kind, const char *ns
 	return 1;
 }
 
-static int node_conflicts(const struct ew_model *m, const struct ew_node *n,
+static int node_conflicts(const struct ew_store *s, const struct ew_node *n,
 			  struct ew_diags *d)
 {
-	const struct ew_node *dup = ew_model_node(m, n->name);
+	const struct ew_model *m = &s->model;
+	const uint64_t *dup = lookup(s, name_key(KEY_NODE, NULL, n->name));
 	char cidr[INET_ADDRSTRLEN], other[INET_ADDRSTRLEN], ip[INET_ADDRSTRLEN];
 	int conflicts = 0;
 
 	if (dup)
 		return report_duplicate(d, "Node", NULL, n->name, &n->origin,
-					&dup->origin);
+					&m->nodes[*dup].origin);
 	if (!n->pod_prefixlen)
 		return 0;
 	ew_format_ipv4(n->pod_cidr, cidr);
@@ -272,21 +429,23 @@ static int node_conflicts(const struct ew_model *m, const struct ew_node *n,
 	return conflicts;
 }
 
-static int namespace_conflicts(const struct ew_model *m, const struct ew_namespace *ns,
+static int namespace_conflicts(const struct ew_store *s, const struct ew_namespace *ns,
 			       struct ew_diags *d)
 {
-	const struct ew_namespace *dup = ew_model_namespace(m, ns->name);
+	const uint64_t *dup = lookup(s, name_key(KEY_NAMESPACE, NULL, ns->name));
 
 	if (!dup)
 		return 0;
 	return report_duplicate(d, "Namespace", NULL, ns->name, &ns->origin,
-				&dup->origin);
+				&s->model.namespaces[*dup].origin);
 }
 
-static int pod_conflicts(const struct ew_model *m, const struct ew_pod *p,
+static int pod_conflicts(const struct ew_store *s, const struct ew_pod *p,
 			 struct ew_diags *d)
 {
-	const struct ew_pod *dup = ew_model_pod(m, p->namespace, p->name);
+	const struct ew_model *m = &s->model;
+	const uint64_t *dup = lookup(s, name_key(KEY_POD, p->namespace, p->name));
+	const uint64_t *same_ip_at, *node_at;
 	const struct ew_pod *same_ip;
 	const struct ew_node *node;
 	char ip[INET_ADDRSTRLEN], cidr[INET_ADDRSTRLEN];
@@ -294,12 +453,13 @@ static int pod_conflicts(const struct ew_model *m, const struct ew_pod *p,
 
 	if (dup)
 		return report_duplicate(d, "Pod", p->namespace, p->name, &p->origin,
-					&dup->origin);
+					&m->pods[*dup].origin);
 	if (!p->ip)
 		return 0;
 	ew_format_ipv4(p->ip, ip);
-	same_ip = ew_model_pod_by_ip(m, p->ip);
-	if (same_ip) {
+	same_ip_at = lookup(s, pod_ip_key(p->ip));
+	if (same_ip_at) {
+		same_ip = &m->pods[*same_ip_at];
 		ew_diag_add(d, p->origin.file, p->origin.line, p->origin.col,
 			    "Pod %s/%s: status.podIP %s is already the IP of Pod %s/%s "
 			    "at %s:%d:%d; expected a unique pod IP",
@@ -308,7 +468,8 @@ static int pod_conflicts(const struct ew_model *m, const struct ew_pod *p,
 			    same_ip->origin.col);
 		conflicts++;
 	}
-	node = p->node_name ? ew_model_node(m, p->node_name) : NULL;
+	node_at = p->node_name ? lookup(s, name_key(KEY_NODE, NULL, p->node_name)) : NULL;
+	node = node_at ? &m->nodes[*node_at] : NULL;
 	if (node && node->pod_prefixlen &&
 	    !ew_cidr_contains(node->pod_cidr, node->pod_prefixlen, p->ip)) {
 		ew_diag_add(
@@ -324,73 +485,83 @@ static int pod_conflicts(const struct ew_model *m, const struct ew_pod *p,
 }
 
 /*
- * Whether port i of s claims a frontend of port j of o, another service: the
- * same ClusterIP and port, or the same node port, with the same protocol.
+ * Port i of svc claims a frontend that port j of o, another service, has: the
+ * same ClusterIP and port (cluster true) or the same node port, with the
+ * same protocol.
  */
-static int service_port_conflicts(const struct ew_service *s, size_t i,
-				  const struct ew_service *o, size_t j,
-				  struct ew_diags *d)
+static int report_frontend_taken(const struct ew_service *svc, size_t i,
+				 const struct ew_service *o, size_t j, bool cluster,
+				 struct ew_diags *d)
 {
-	const struct ew_service_port *p = &s->ports[i], *q = &o->ports[j];
+	const struct ew_service_port *p = &svc->ports[i];
 	const char *proto = store_protocol_name(p->protocol);
 	char ip[INET_ADDRSTRLEN];
-	int conflicts = 0;
 
-	if (p->protocol != q->protocol)
-		return 0;
-	if (s->cluster_ip && s->cluster_ip == o->cluster_ip && p->port == q->port) {
+	if (cluster)
 		ew_diag_add(
-		    d, s->origin.file, s->origin.line, s->origin.col,
+		    d, svc->origin.file, svc->origin.line, svc->origin.col,
 		    "Service %s/%s: spec.clusterIP %s with spec.ports[%zu].port "
 		    "%u/%s is already taken by spec.ports[%zu] of Service %s/%s "
 		    "at %s:%d:%d; expected a ClusterIP, port and protocol no other "
 		    "service uses",
-		    s->namespace, s->name, ew_format_ipv4(s->cluster_ip, ip), i, p->port,
-		    proto, j, o->namespace, o->name, o->origin.file, o->origin.line,
-		    o->origin.col);
-		conflicts++;
-	}
-	if (p->node_port && p->node_port == q->node_port) {
-		ew_diag_add(d, s->origin.file, s->origin.line, s->origin.col,
+		    svc->namespace, svc->name, ew_format_ipv4(svc->cluster_ip, ip), i,
+		    p->port, proto, j, o->namespace, o->name, o->origin.file,
+		    o->origin.line, o->origin.col);
+	else
+		ew_diag_add(d, svc->origin.file, svc->origin.line, svc->origin.col,
 			    "Service %s/%s: spec.ports[%zu].nodePort %u/%s is already "
 			    "taken by spec.ports[%zu] of Service %s/%s at %s:%d:%d; "
 			    "expected a node port and protocol no other service uses",
-			    s->namespace, s->name, i, p->node_port, proto, j,
+			    svc->namespace, svc->name, i, p->node_port, proto, j,
 			    o->namespace, o->name, o->origin.file, o->origin.line,
 			    o->origin.col);
-		conflicts++;
-	}
-	return conflicts;
+	return 1;
 }
 
-static int service_conflicts(const struct ew_model *m, const struct ew_service *s,
+/* The frontend k of port i of svc, where another service has it. */
+static int frontend_conflicts(const struct ew_store *s, const struct ew_service *svc,
+			      size_t i, struct key k, bool cluster, struct ew_diags *d)
+{
+	const uint64_t *at = lookup(s, k);
+
+	if (!at)
+		return 0;
+	return report_frontend_taken(svc, i, &s->model.services[*at >> 16], *at & 0xffff,
+				     cluster, d);
+}
+
+static int service_conflicts(const struct ew_store *s, const struct ew_service *svc,
 			     struct ew_diags *d)
 {
-	const struct ew_service *dup = ew_model_service(m, s->namespace, s->name);
+	const uint64_t *dup = lookup(s, name_key(KEY_SERVICE, svc->namespace, svc->name));
 	int conflicts = 0;
 
 	if (dup)
-		return report_duplicate(d, "Service", s->namespace, s->name, &s->origin,
-					&dup->origin);
-	for (size_t k = 0; k < m->n_services; k++)
-		for (size_t i = 0; i < s->n_ports; i++)
-			for (size_t j = 0; j < m->services[k].n_ports; j++)
-				conflicts +=
-				    service_port_conflicts(s, i, &m->services[k], j, d);
+		return report_duplicate(d, "Service", svc->namespace, svc->name,
+					&svc->origin, &s->model.services[*dup].origin);
+	for (size_t i = 0; i < svc->n_ports; i++) {
+		const struct ew_service_port *p = &svc->ports[i];
+
+		if (svc->cluster_ip)
+			conflicts += frontend_conflicts(
+			    s, svc, i, frontend_key(svc->cluster_ip, p->port, p->protocol),
+			    true, d);
+		if (p->node_port)
+			conflicts += frontend_conflicts(
+			    s, svc, i, frontend_key(0, p->node_port, p->protocol), false, d);
+	}
 	return conflicts;
 }
 
-static int slice_conflicts(const struct ew_model *m, const struct ew_endpoint_slice *es,
+static int slice_conflicts(const struct ew_store *s, const struct ew_endpoint_slice *es,
 			   struct ew_diags *d)
 {
-	for (size_t i = 0; i < m->n_slices; i++) {
-		const struct ew_endpoint_slice *o = &m->slices[i];
+	const uint64_t *dup = lookup(s, name_key(KEY_SLICE, es->namespace, es->name));
 
-		if (!strcmp(o->namespace, es->namespace) && !strcmp(o->name, es->name))
-			return report_duplicate(d, "EndpointSlice", es->namespace,
-						es->name, &es->origin, &o->origin);
-	}
-	return 0;
+	if (!dup)
+		return 0;
+	return report_duplicate(d, "EndpointSlice", es->namespace, es->name, &es->origin,
+				&s->model.slices[*dup].origin);
 }
 
 static const char *policy_kind_name(enum ew_policy_kind kind)
@@ -399,19 +570,15 @@ static const char *policy_kind_name(enum ew_policy_kind kind)
 }
 
 /* A NetworkPolicy and a CiliumNetworkPolicy may share a name. */
-static int policy_conflicts(const struct ew_model *m, const struct ew_network_policy *p,
+static int policy_conflicts(const struct ew_store *s, const struct ew_network_policy *p,
 			    struct ew_diags *d)
 {
-	for (size_t i = 0; i < m->n_policies; i++) {
-		const struct ew_network_policy *o = &m->policies[i];
+	const uint64_t *dup = lookup(s, policy_key(p));
 
-		if (o->kind == p->kind && !strcmp(o->namespace, p->namespace) &&
-		    !strcmp(o->name, p->name))
-			return report_duplicate(d, policy_kind_name(p->kind),
-						p->namespace, p->name, &p->origin,
-						&o->origin);
-	}
-	return 0;
+	if (!dup)
+		return 0;
+	return report_duplicate(d, policy_kind_name(p->kind), p->namespace, p->name,
+				&p->origin, &s->model.policies[*dup].origin);
 }
 
 static bool same_origin(const struct ew_origin *a, const struct ew_origin *b)
@@ -422,7 +589,7 @@ static bool same_origin(const struct ew_origin *a, const struct ew_origin *b)
 /* Appends the policies of v to m, as MERGE_OBJECTS below does. The policies
  * of one CiliumNetworkPolicy with several specs (next to each other, with its
  * origin) are one object: checked once, taken together. */
-static int merge_policies(struct ew_model *m, const struct ew_model *v,
+static int merge_policies(struct ew_store *s, const struct ew_model *v,
 			  struct ew_diags *d)
 {
 	int conflicts = 0, c;
@@ -433,9 +600,11 @@ static int merge_policies(struct ew_model *m, const struct ew_model *v,
 		while (i + n < v->n_policies &&
 		       same_origin(&v->policies[i].origin, &v->policies[i + n].origin))
 			n++;
-		c = policy_conflicts(m, &v->policies[i], d);
-		for (size_t k = 0; !c && k < n; k++)
-			*array_push(m->policies, m->n_policies) = v->policies[i + k];
+		c = policy_conflicts(s, &v->policies[i], d);
+		for (size_t k = 0; !c && k < n; k++) {
+			*array_push(s->model.policies, s->model.n_policies) = v->policies[i + k];
+			index_policy(s, s->model.n_policies - 1);
+		}
 		conflicts += c;
 	}
 	return conflicts;
@@ -443,11 +612,13 @@ static int merge_policies(struct ew_model *m, const struct ew_model *v,
 
 /* Appends each object of v->items to m->items that does not conflict with
  * those already there, counting the conflicts. */
-#define MERGE_OBJECTS(m, v, items, n_items, conflicts_fn, d, conflicts)                  \
+#define MERGE_OBJECTS(s, v, items, n_items, conflicts_fn, index_fn, d, conflicts)        \
 	for (size_t i = 0; i < (v)->n_items; i++) {                                      \
-		int c = conflicts_fn((m), &(v)->items[i], (d));                          \
-		if (!c)                                                                  \
-			*array_push((m)->items, (m)->n_items) = (v)->items[i];           \
+		int c = conflicts_fn((s), &(v)->items[i], (d));                          \
+		if (!c) {                                                                \
+			*array_push((s)->model.items, (s)->model.n_items) = (v)->items[i]; \
+			index_fn((s), (s)->model.n_items - 1);                           \
+		}                                                                        \
 		(conflicts) += c;                                                        \
 	}
 
@@ -456,17 +627,19 @@ static int merge_policies(struct ew_model *m, const struct ew_model *v,
  * already there. Returns the number of conflicts, reported in diags; when
  * there is any, the model is left as it was.
  */
-static int merge_version(struct ew_model *m, const struct ew_model *v, struct ew_diags *d)
+static int merge_version(struct ew_store *s, const struct ew_model *v, struct ew_diags *d)
 {
-	struct ew_model before = *m;
+	struct ew_model *m = &s->model, before = *m;
 	int conflicts = 0;
 
-	MERGE_OBJECTS(m, v, nodes, n_nodes, node_conflicts, d, conflicts);
-	MERGE_OBJECTS(m, v, namespaces, n_namespaces, namespace_conflicts, d, conflicts);
-	MERGE_OBJECTS(m, v, pods, n_pods, pod_conflicts, d, conflicts);
-	MERGE_OBJECTS(m, v, services, n_services, service_conflicts, d, conflicts);
-	MERGE_OBJECTS(m, v, slices, n_slices, slice_conflicts, d, conflicts);
-	conflicts += merge_policies(m, v, d);
+	MERGE_OBJECTS(s, v, nodes, n_nodes, node_conflicts, index_node, d, conflicts);
+	MERGE_OBJECTS(s, v, namespaces, n_namespaces, namespace_conflicts, index_namespace, d,
+		      conflicts);
+	MERGE_OBJECTS(s, v, pods, n_pods, pod_conflicts, index_pod, d, conflicts);
+	MERGE_OBJECTS(s, v, services, n_services, service_conflicts, index_service, d,
+		      conflicts);
+	MERGE_OBJECTS(s, v, slices, n_slices, slice_conflicts, index_slice, d, conflicts);
+	conflicts += merge_policies(s, v, d);
 	if (conflicts) {
 		m->n_nodes = before.n_nodes;
 		m->n_namespaces = before.n_namespaces;
@@ -474,6 +647,7 @@ static int merge_version(struct ew_model *m, const struct ew_model *v, struct ew
 		m->n_services = before.n_services;
 		m->n_slices = before.n_slices;
 		m->n_policies = before.n_policies;
+		index_model(s);
 	}
 	return conflicts;
 }
@@ -485,7 +659,7 @@ static void load_file(struct ew_store *s, struct store_file *f, struct ew_diags 
 	struct ew_diags quiet = {0};
 	int conflicts;
 
-	if (v && !merge_version(&s->model, v, diags)) {
+	if (v && !merge_version(s, v, diags)) {
 		version_free(f->good);
 		f->good = v;
 		return;
@@ -494,7 +668,7 @@ static void load_file(struct ew_store *s, struct store_file *f, struct ew_diags 
 	if (!f->good)
 		return;
 	/* its conflicts were reported for the current version already */
-	conflicts = merge_version(&s->model, f->good, &quiet);
+	conflicts = merge_version(s, f->good, &quiet);
 	ew_diags_clear(&quiet);
 	if (conflicts)
 		ew_diag_add(diags, f->name, 0, 0,
@@ -602,6 +776,7 @@ void ew_store_free(struct ew_store *s)
 	free(s->model.services);
 	free(s->model.slices);
 	free(s->model.policies);
+	ew_index_free(&s->index);
 	free(s->dir);
 	free(s);
 }
@@ -616,6 +791,7 @@ int ew_store_load(struct ew_store *s, struct ew_diags *diags)
 		return -1;
 	s->model.n_nodes = s->model.n_namespaces = s->model.n_pods = 0;
 	s->model.n_services = s->model.n_slices = s->model.n_policies = 0;
+	ew_index_clear(&s->index);
 	for (size_t i = 0; i < n_names; i++) {
 		f = array_push(files, n_files);
 		f->name = names[i];

@@ -172,9 +172,6 @@ Test(model, lookups_miss_cleanly)
 	cr_assert_null(ew_model_pod(model(), "shop", "we"));
 	cr_assert_null(ew_model_node(model(), "web"));
 	cr_assert_null(ew_model_namespace(model(), "shop"));
-	cr_assert_eq(ew_model_pod_by_ip(model(), inet_addr("10.244.1.10")),
-		     ew_model_pod(model(), "shop", "web"));
-	cr_assert_null(ew_model_pod_by_ip(model(), inet_addr("10.244.1.11")));
 	cr_assert_str_eq(ew_labels_get(&pod("shop", "web")->labels, "app"), "web");
 	cr_assert_null(ew_labels_get(&pod("shop", "web")->labels, "ap"));
 }

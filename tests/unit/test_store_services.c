@@ -608,6 +608,18 @@ Test(store_services, services_may_not_share_a_node_port_and_protocol)
 	cr_assert_eq(model()->n_services, 0, "the file is not taken in part");
 }
 
+/* The objects of a file that was not taken are not there for later files. */
+Test(store_services, a_file_not_taken_claims_nothing_for_later_files)
+{
+	write_docs("a.yaml", NODE_PORT_SERVICE("web", "{port: 80, nodePort: 30080}"),
+		   NODE_PORT_SERVICE("api", "{port: 443, nodePort: 30080}"));
+	store_write("b.yaml", NODE_PORT_SERVICE("web", "{port: 80, nodePort: 30080}"));
+	cr_assert_eq(store_load(), -1);
+	assert_only_diag("a.yaml", 8, 1, "Service shop/api", "nodePort 30080/TCP is already taken");
+	cr_assert_eq(model()->n_services, 1);
+	cr_assert_str_eq(model()->services[0].origin.file, "b.yaml");
+}
+
 /* --- last good state ------------------------------------------------------------ */
 
 Test(store_services, a_bad_edit_keeps_the_last_good_service)
