@@ -20,8 +20,11 @@
 #include "netutil.h"
 #include "watch.h"
 
-/* Editors and ConfigMap updates write in several steps; wait for quiet. */
-#define DEBOUNCE_MS 100
+/* Editors and ConfigMap updates write in several steps: the store is read
+ * once it has been quiet this long, or this long after the first change of a
+ * batch at the latest, however busy it stays. */
+#define QUIET_MS    20
+#define MAX_WAIT_MS 200
 /* Repairs drift (entries changed behind the agent's back) this often. */
 #define RESYNC_MS 30000
 #define DEFAULT_METRICS_ADDR "127.0.0.1:9962"
@@ -325,9 +328,12 @@ static int run(struct ew_agent *a, int api_fd, int watch_fd, int sig_fd,
 		if (fds[0].revents)
 			return 0;
 		/* A batch of changes is timed from its first event. */
-		if (fds[1].revents && ew_watch_drain(watch_fd) && reload_at < 0) {
-			changed_at = now_ms();
-			reload_at = changed_at + DEBOUNCE_MS;
+		if (fds[1].revents && ew_watch_drain(watch_fd)) {
+			if (reload_at < 0)
+				changed_at = now_ms();
+			reload_at = now_ms() + QUIET_MS;
+			if (reload_at > changed_at + MAX_WAIT_MS)
+				reload_at = changed_at + MAX_WAIT_MS;
 		}
 		if (fds[2].revents)
 			ew_api_serve_one(api_fd, a);

@@ -30,14 +30,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "index.h"
 #include "netutil.h"
 #include "store_read.h"
 
+/* A file as stat() sees it: what changes whenever its content does. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 struct store_file {
 	char *name;
 	struct ew_model *good; /* last good version; NULL when it never was */
+	/* The file as good was read from it, where a change since must show
+	 * here (see settled()); all zero otherwise: read the file again. */
+	struct file_id good_id;
 };
 
 struct ew_store {
@@ -652,19 +664,67 @@ static int merge_version(struct ew_store *s, const struct ew_model *v, struct ew
 	return conflicts;
 }
 
+static int file_id_of(const char *dir, const char *name, struct file_id *id)
+{
+	char *path = path_in(dir, name);
+	struct stat st;
+	int err = stat(path, &st);
+
+	free(path);
+	*id = err ? (struct file_id){ 0 } :
+		    (struct file_id){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
+				      .mtime = st.st_mtim, .ctime = st.st_ctim };
+	return err;
+}
+
+static bool same_file(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * Whether a change after read_at would show in the file's id: file times
+ * have the kernel's clock tick as resolution, so a file changed within a
+ * second of being read may keep its times (git's "racily clean" files).
+ */
+static bool settled(const struct file_id *id, const struct timespec *read_at)
+{
+	return id->ctime.tv_sec + 1 < read_at->tv_sec;
+}
+
+/* The file's current version: its last good one while the file is as that
+ * was read from, else read anew (*id: the file before reading). */
+static struct ew_model *current_version(struct ew_store *s, struct store_file *f,
+					struct file_id *id, struct ew_diags *diags)
+{
+	if (!file_id_of(s->dir, f->name, id) && f->good && same_file(id, &f->good_id))
+		return f->good;
+	return read_version(s->dir, f->name, diags);
+}
+
 /* Merges the file's current version if good, else its last good one. */
 static void load_file(struct ew_store *s, struct store_file *f, struct ew_diags *diags)
 {
-	struct ew_model *v = read_version(s->dir, f->name, diags);
+	struct file_id id;
+	struct timespec read_at;
+	struct ew_model *v;
 	struct ew_diags quiet = {0};
 	int conflicts;
 
+	clock_gettime(CLOCK_REALTIME, &read_at);
+	v = current_version(s, f, &id, diags);
 	if (v && !merge_version(s, v, diags)) {
-		version_free(f->good);
-		f->good = v;
+		if (v != f->good) {
+			version_free(f->good);
+			f->good = v;
+			f->good_id = settled(&id, &read_at) ? id : (struct file_id){ 0 };
+		}
 		return;
 	}
-	version_free(v);
+	if (v != f->good)
+		version_free(v);
 	if (!f->good)
 		return;
 	/* its conflicts were reported for the current version already */
@@ -733,19 +793,18 @@ static int list_store_files(const char *dir, char ***names, size_t *n,
 	return 0;
 }
 
-/* Moves the last good version of the file out of the store's file list. */
-static struct ew_model *take_last_good(struct ew_store *s, const char *name)
+/* Moves the last good version of file f (and its id) out of the store's
+ * file list into f. */
+static void take_last_good(struct ew_store *s, struct store_file *f)
 {
-	struct ew_model *good;
-
 	for (size_t i = 0; i < s->n_files; i++) {
-		if (strcmp(s->files[i].name, name))
+		if (strcmp(s->files[i].name, f->name))
 			continue;
-		good = s->files[i].good;
+		f->good = s->files[i].good;
+		f->good_id = s->files[i].good_id;
 		s->files[i].good = NULL;
-		return good;
+		return;
 	}
-	return NULL;
 }
 
 static void files_free(struct store_file *files, size_t n)
@@ -794,8 +853,8 @@ int ew_store_load(struct ew_store *s, struct ew_diags *diags)
 	ew_index_clear(&s->index);
 	for (size_t i = 0; i < n_names; i++) {
 		f = array_push(files, n_files);
-		f->name = names[i];
-		f->good = take_last_good(s, names[i]);
+		*f = (struct store_file){ .name = names[i] };
+		take_last_good(s, f);
 		load_file(s, f, diags);
 	}
 	free(names);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The store reader: which files it reads, what it rejects and where. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -363,6 +364,43 @@ Test(store, blames_a_later_node_whose_cidr_misses_its_pods)
 			 "Pod shop/web-1 at a-pods.yaml:1:1");
 	cr_assert_eq(model()->n_pods, 1);
 	cr_assert_eq(model()->n_nodes, 0);
+}
+
+/* --- reading only what changed ------------------------------------------------ */
+
+/* A file rewritten in place with its size and mtime kept as they were. */
+static void rewrite_keeping_mtime(const char *name, const char *text)
+{
+	char *path = store_path(name);
+	struct stat st;
+	FILE *f;
+
+	cr_assert_eq(stat(path, &st), 0);
+	f = fopen(path, "r+");
+	cr_assert_not_null(f);
+	cr_assert_eq(fputs(text, f) >= 0 && !fclose(f), true);
+	cr_assert_eq(utimensat(AT_FDCWD, path, (struct timespec[]){ st.st_atim, st.st_mtim }, 0), 0);
+	free(path);
+}
+
+/* A file that has not changed since it was read (and had settled: see
+ * settled() in store.c) is not parsed again: the model keeps pointing into
+ * the same version. A change shows in its ctime, even with its size and
+ * mtime kept. */
+Test(store, a_file_unchanged_since_read_is_not_parsed_again)
+{
+	const char *name;
+
+	store_write("pods.yaml", POD("web-1", "10.244.1.10"));
+	sleep(2); /* settles: file times have a clock tick's resolution */
+	cr_assert_eq(store_load(), 0, "%s", diags_text());
+	name = model()->pods[0].name;
+	cr_assert_eq(store_load(), 0, "%s", diags_text());
+	cr_assert_eq(model()->pods[0].name, name, "pods.yaml was parsed again");
+
+	rewrite_keeping_mtime("pods.yaml", POD("web-2", "10.244.1.10"));
+	cr_assert_eq(store_load(), 0, "%s", diags_text());
+	cr_assert_str_eq(model()->pods[0].name, "web-2", "the change was not seen");
 }
 
 /* --- last good state -------------------------------------------------------- */
