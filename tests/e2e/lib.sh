@@ -17,6 +17,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+BG_PIDS=() # background processes of the test: stop_background ends them
+
+stop_background() { # TERM to each of BG_PIDS, then waits for them
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+}
+
+# store_put FILE: stdin becomes $STORE/FILE, written beside it and renamed into
+# it: the agents watch the store with inotify and must only see whole files.
+store_put() {
+	cat >"$WORK/.$1.tmp" && mv "$WORK/.$1.tmp" "$STORE/$1"
+}
+
 pass() {
 	PASSED=$((PASSED + 1))
 	echo "ok - $*"
