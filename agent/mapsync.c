@@ -2,6 +2,7 @@
 #include "mapsync.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -10,17 +11,22 @@
 
 int ew_map_read(int fd, struct ew_map_state *s)
 {
-	uint8_t key[64], next[64], value[64];
+	uint8_t *key = malloc(s->key_size), *next = malloc(s->key_size);
+	uint8_t *value = malloc(s->value_size);
 	void *prev = NULL;
+	int err = key && next && value ? 0 : -1;
 
-	while (!bpf_map_get_next_key(fd, prev, next)) {
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
 		if (!bpf_map_lookup_elem(fd, next, value) &&
 		    ew_map_state_put(s, next, value))
-			return -1;
+			err = -1;
 		memcpy(key, next, s->key_size);
 		prev = key;
 	}
-	return ew_map_state_seal(s);
+	free(key);
+	free(next);
+	free(value);
+	return err ? -1 : ew_map_state_seal(s);
 }
 
 static bool is_full(int err)

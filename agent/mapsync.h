@@ -22,8 +22,7 @@ struct ew_map_ref {
 	uint32_t max_entries;
 };
 
-/* Appends every entry of the map to s (keys and values of at most 64 bytes)
- * and seals it. */
+/* Appends every entry of the map to s and seals it. */
 int ew_map_read(int fd, struct ew_map_state *s);
 
 /* Writes every entry of ups. Entries that find the map full go to retry,

@@ -1103,6 +1103,107 @@ static int add_rule(struct compile *c, const struct ew_policy_rule *r, uint8_t d
 	return 0;
 }
 
+/* ---- names, for bpfctl ------------------------------------------------------ */
+
+/* Ends text (len characters written, or that would have been) in its cap
+ * bytes: NUL-terminated, or cut to end in "..." when it does not fit. */
+static void end_text(char *text, size_t cap, size_t len)
+{
+	if (len < cap)
+		text[len] = '\0';
+	else
+		memcpy(text + cap - 4, "...", 4);
+}
+
+/* The identity name "<ns>\0k=v\0k=v\0" as "<ns> k=v,k=v". */
+static int put_identity_name(struct compile *c, const struct identity *id)
+{
+	const struct pod_ref *p = &c->pods[id->pod_lo];
+	struct ew_identity_key key = { .identity = id->number };
+	struct ew_identity_name name;
+	size_t len = p->len - 1, ns_len = strlen(p->text); /* len: without the last '\0' */
+
+	for (size_t i = 0; i < len && i < sizeof(name.text); i++) {
+		name.text[i] = p->text[i];
+		if (!p->text[i])
+			name.text[i] = i == ns_len ? ' ' : ',';
+	}
+	end_text(name.text, sizeof(name.text), len);
+	return ew_map_state_put(&c->d->identities, &key, &name);
+}
+
+/* Every identity of ipcache but world (0.0.0.0/0): pods' and CIDRs'. */
+static int fill_identities(struct compile *c)
+{
+	for (size_t i = 0; i < c->n_ids; i++)
+		if (put_identity_name(c, &c->ids[i]))
+			return -1;
+	for (size_t i = 0; i < c->n_cidrs; i++) {
+		struct ew_identity_key key = { .identity = c->cidrs[i].number };
+		struct ew_identity_name name;
+
+		if (!c->cidrs[i].len)
+			continue;
+		end_text(name.text, sizeof(name.text),
+			 (size_t)snprintf(name.text, sizeof(name.text), "%s",
+					  c->cidrs[i].text));
+		if (ew_map_state_put(&c->d->identities, &key, &name))
+			return -1;
+	}
+	return ew_map_state_seal(&c->d->identities);
+}
+
+static bool same_object(const struct ew_network_policy *a,
+			const struct ew_network_policy *b)
+{
+	return a->kind == b->kind && !strcmp(a->namespace, b->namespace) &&
+	       !strcmp(a->name, b->name) && a->origin.line == b->origin.line &&
+	       a->origin.col == b->origin.col &&
+	       !strcmp(a->origin.file ? a->origin.file : "",
+		       b->origin.file ? b->origin.file : "");
+}
+
+/* Policy p is rule *k (from 1) of the *n rules of its object: a Cilium
+ * policy's spec and specs, which the store keeps together in order. */
+static void object_rule(const struct compile *c, size_t p, size_t *k, size_t *n)
+{
+	const struct ew_network_policy *pols = c->m->policies;
+	size_t lo = p, hi = p + 1;
+
+	while (lo > 0 && same_object(&pols[lo - 1], &pols[p]))
+		lo--;
+	while (hi < c->m->n_policies && same_object(&pols[hi], &pols[p]))
+		hi++;
+	*k = p - lo + 1;
+	*n = hi - lo;
+}
+
+/* "NetworkPolicy shop/web ingress[0]"; the last number of a direction with
+ * more rules than numbers names the range it stands for. */
+static int put_rule_name(struct compile *c, size_t p, uint8_t dir, size_t index,
+			 size_t n_rules, uint32_t rule)
+{
+	const struct ew_network_policy *pol = &c->m->policies[p];
+	struct ew_policy_rule_key key = { .rule = rule };
+	struct ew_policy_rule_name name;
+	char part[48] = "", range[48];
+	size_t k, n;
+	int len;
+
+	object_rule(c, p, &k, &n);
+	if (n > 1)
+		snprintf(part, sizeof(part), " rule %zu of %zu,", k, n);
+	if (index == RULE_INDEX_MAX && n_rules > RULE_INDEX_MAX + 1)
+		snprintf(range, sizeof(range), "%u..%zu", RULE_INDEX_MAX, n_rules - 1);
+	else
+		snprintf(range, sizeof(range), "%zu", index);
+	len = snprintf(name.text, sizeof(name.text), "%s %s/%s%s %s[%s]",
+		       kind_name(pol->kind), pol->namespace, pol->name, part,
+		       dir == EW_DIR_INGRESS ? "ingress" : "egress", range);
+	end_text(name.text, sizeof(name.text), (size_t)len);
+	return ew_map_state_put(&c->d->rules, &key, &name);
+}
+
 static uint32_t rule_number(const struct compile *c, size_t policy, uint8_t dir,
 			    size_t index)
 {
@@ -1127,7 +1228,9 @@ static int add_rules(struct compile *c, size_t p, size_t scope, uint8_t dir)
 			    RULE_INDEX_MAX);
 	for (size_t r = 0; r < n; r++)
 		if (rule_peers(c, scope, &rules[r]) ||
-		    add_rule(c, &rules[r], dir, rule_number(c, p, dir, r)))
+		    add_rule(c, &rules[r], dir, rule_number(c, p, dir, r)) ||
+		    (r <= RULE_INDEX_MAX &&
+		     put_rule_name(c, p, dir, r, n, rule_number(c, p, dir, r))))
 			return -1;
 	return 0;
 }
@@ -1266,6 +1369,10 @@ void ew_policy_desired_init(struct ew_policy_desired *d)
 			  sizeof(struct ew_policy_entry));
 	ew_map_state_init(&d->pods, sizeof(struct ew_pod_policy_key),
 			  sizeof(struct ew_pod_policy));
+	ew_map_state_init(&d->identities, sizeof(struct ew_identity_key),
+			  sizeof(struct ew_identity_name));
+	ew_map_state_init(&d->rules, sizeof(struct ew_policy_rule_key),
+			  sizeof(struct ew_policy_rule_name));
 }
 
 void ew_policy_desired_free(struct ew_policy_desired *d)
@@ -1273,6 +1380,8 @@ void ew_policy_desired_free(struct ew_policy_desired *d)
 	ew_map_state_free(&d->ipcache);
 	ew_map_state_free(&d->policy);
 	ew_map_state_free(&d->pods);
+	ew_map_state_free(&d->identities);
+	ew_map_state_free(&d->rules);
 }
 
 static int compile_policy(struct compile *c)
@@ -1294,7 +1403,8 @@ static int compile_policy(struct compile *c)
 	for (size_t p = 0; p < c->m->n_policies; p++)
 		if (add_policy(c, p))
 			return -1;
-	return fill_policy(c) || fill_ipcache(c) || fill_pods(c) ? -1 : 0;
+	return fill_policy(c) || fill_ipcache(c) || fill_pods(c) ||
+	       fill_identities(c) || ew_map_state_seal(&c->d->rules) ? -1 : 0;
 }
 
 static void compile_free(struct compile *c)

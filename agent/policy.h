@@ -35,6 +35,12 @@ struct ew_policy_desired {
 	struct ew_map_state policy;  /* ew_policy_key -> ew_policy_entry */
 	struct ew_map_state pods;    /* ew_pod_policy_key -> ew_pod_policy, every
 				      * pod with an IP on this node */
+	/* What the numbers in ipcache and policy stand for, for bpfctl:
+	 * ew_identity_key -> ew_identity_name, every identity of ipcache but
+	 * the reserved ones; ew_policy_rule_key -> ew_policy_rule_name, every
+	 * rule of the policies with a subject on this node. */
+	struct ew_map_state identities;
+	struct ew_map_state rules;
 };
 
 void ew_policy_desired_init(struct ew_policy_desired *d);

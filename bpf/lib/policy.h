@@ -24,6 +24,12 @@ EW_MAP_FLAGS(ew_ipcache, BPF_MAP_TYPE_LPM_TRIE, struct ew_ipcache_key,
 	     struct ew_ipcache, EW_MAX_IPCACHE, BPF_F_NO_PREALLOC);
 EW_MAP_FLAGS(ew_policy, BPF_MAP_TYPE_LPM_TRIE, struct ew_policy_key,
 	     struct ew_policy_entry, EW_MAX_POLICY, BPF_F_NO_PREALLOC);
+/* What the numbers above stand for, for bpfctl: declared here to be pinned
+ * with the rest, never read by the datapath. */
+EW_MAP_FLAGS(ew_identities, BPF_MAP_TYPE_HASH, struct ew_identity_key,
+	     struct ew_identity_name, EW_MAX_IDENTITIES, BPF_F_NO_PREALLOC);
+EW_MAP_FLAGS(ew_policy_rules, BPF_MAP_TYPE_HASH, struct ew_policy_rule_key,
+	     struct ew_policy_rule_name, EW_MAX_POLICY_RULES, BPF_F_NO_PREALLOC);
 
 #define EW_EP_ISOLATED (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED)
 

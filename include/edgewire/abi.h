@@ -32,6 +32,8 @@
 #define EW_MAP_CT	   "ew_ct"
 #define EW_MAP_IPCACHE	   "ew_ipcache"
 #define EW_MAP_POLICY	   "ew_policy"
+#define EW_MAP_IDENTITIES  "ew_identities"
+#define EW_MAP_POLICY_RULES "ew_policy_rules"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
@@ -47,6 +49,8 @@
 #define EW_CT_SIZE	 65536
 #define EW_MAX_IPCACHE	 65536
 #define EW_MAX_POLICY	 262144
+#define EW_MAX_IDENTITIES 65536 /* each is some ew_ipcache entry's */
+#define EW_MAX_POLICY_RULES 65536
 
 /* Maglev lookup tables: a prime number of slots, each naming a backend.
  * Every backend owns M/N slots within one, so M/N >= 100 keeps shares within
@@ -297,6 +301,38 @@ struct ew_policy_entry {
 	__u32 flags;	/* reserved, 0 */
 };
 
+/*
+ * ew_identities and ew_policy_rules: what identity and rule numbers stand
+ * for, as text, written by the agent for bpfctl; the datapath never reads
+ * them. Each number in ew_ipcache or ew_policy that the agent wrote has its
+ * entry (reserved identities have none: tools name them). A text is
+ * NUL-terminated; one that does not fit is cut and ends in "...".
+ *
+ *   identity  "<namespace> <key>=<value>,<key>=<value>" (labels by key;
+ *             just "<namespace>" without labels), or "cidr:a.b.c.d/n"
+ *   rule      "<kind> <namespace>/<name> ingress[i]" (or egress[i]); for a
+ *             CiliumNetworkPolicy of several rules, "... rule k of n,
+ *             egress[i]" (k counts spec, then specs, from 1)
+ */
+#define EW_IDENTITY_NAME_LEN 256
+#define EW_RULE_NAME_LEN     256
+
+struct ew_identity_key {
+	__u32 identity;
+};
+
+struct ew_identity_name {
+	char text[EW_IDENTITY_NAME_LEN];
+};
+
+struct ew_policy_rule_key {
+	__u32 rule; /* ew_policy_entry.rule */
+};
+
+struct ew_policy_rule_name {
+	char text[EW_RULE_NAME_LEN];
+};
+
 /* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
 enum ew_dir {
 	EW_DIR_EGRESS = 0,  /* leaving a pod */
@@ -379,5 +415,9 @@ _Static_assert(sizeof(struct ew_ipcache_key) == 8, "ew_ipcache_key layout");
 _Static_assert(sizeof(struct ew_ipcache) == 8, "ew_ipcache layout");
 _Static_assert(sizeof(struct ew_policy_key) == 16, "ew_policy_key layout");
 _Static_assert(sizeof(struct ew_policy_entry) == 8, "ew_policy_entry layout");
+_Static_assert(sizeof(struct ew_identity_key) == 4, "ew_identity_key layout");
+_Static_assert(sizeof(struct ew_identity_name) == 256, "ew_identity_name layout");
+_Static_assert(sizeof(struct ew_policy_rule_key) == 4, "ew_policy_rule_key layout");
+_Static_assert(sizeof(struct ew_policy_rule_name) == 256, "ew_policy_rule_name layout");
 
 #endif /* EDGEWIRE_ABI_H */

@@ -1437,6 +1437,137 @@ static struct ew_selector label_sel(const char *key, char *value)
  *   9    ipBlock /24 except /25                  1 entry
  * Policies 0-9 of a namespace isolate ingress, 10-19 egress.
  */
+/* ---- names of identities and rules, for bpfctl ------------------------------ */
+
+static const char *identity_name(const struct ew_policy_desired *d, uint32_t identity)
+{
+	struct ew_identity_key key = { .identity = identity };
+	const struct ew_identity_name *name = ew_map_state_get(&d->identities, &key);
+
+	return name ? name->text : NULL;
+}
+
+static const char *rule_name(const struct ew_policy_desired *d, uint32_t rule)
+{
+	struct ew_policy_rule_key key = { .rule = rule };
+	const struct ew_policy_rule_name *name = ew_map_state_get(&d->rules, &key);
+
+	return name ? name->text : NULL;
+}
+
+Test(policy, identity_names_are_namespace_and_labels_or_the_cidr)
+{
+	struct ew_policy_desired d;
+	struct ew_network_policy *p = policy("x", "cidr", "");
+	const struct ew_ipcache *net;
+
+	ingress(p, peer_port(block("198.51.100.0/24", NULL), tcp(80)));
+	add_pod("w", "bare", "node-b", "10.2.0.50", "", NULL);
+	compile(&on_a, &d);
+	cr_expect_str_eq(identity_name(&d, identity_of(&d, B_X)), "x app=b,tier=db");
+	cr_expect_str_eq(identity_name(&d, identity_of(&d, A_Z)), "z app=a,tier=web");
+	cr_expect_str_eq(identity_name(&d, identity_of(&d, B_Y)), "y app=b");
+	cr_expect_str_eq(identity_name(&d, identity_of(&d, "10.2.0.50")), "w",
+			 "no labels: the namespace alone");
+	net = ipcache_at(&d, "198.51.100.0/24");
+	cr_assert(net);
+	cr_expect_str_eq(identity_name(&d, net->identity), "cidr:198.51.100.0/24");
+	cr_expect_null(identity_name(&d, EW_IDENTITY_WORLD), "reserved: no entry");
+	cr_expect_null(identity_name(&d, EW_IDENTITY_HOST));
+	/* Every identity ipcache holds has its name, and no other one has. */
+	for (size_t i = 0; i < d.ipcache.n; i++) {
+		const struct ew_ipcache *v = ew_map_state_value(&d.ipcache, i);
+
+		cr_expect(v->identity < EW_IDENTITY_FIRST_POD ||
+				  identity_name(&d, v->identity),
+			  "identity %u has no name", v->identity);
+	}
+	/* x/a, x/b, x/c, y/a, y/b, z/a, w/bare and the CIDR. */
+	cr_expect_eq(d.identities.n, 8);
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, identity_names_that_do_not_fit_are_cut)
+{
+	struct ew_policy_desired d;
+	char lbls[600];
+	const char *name;
+	size_t n = 0;
+
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(lbls + n, sizeof(lbls) - n, "%slabel-%02d=value-%02d",
+				      i ? "," : "", i, i);
+	add_pod("x", "long", "node-a", "10.1.0.60", lbls, NULL);
+	compile(&on_a, &d);
+	name = identity_name(&d, identity_of(&d, "10.1.0.60"));
+	cr_assert(name);
+	cr_expect_eq(strlen(name), EW_IDENTITY_NAME_LEN - 1);
+	cr_expect(!strncmp(name, "x label-00=value-00,label-01=value-01,", 38), "%s", name);
+	cr_expect_str_eq(name + EW_IDENTITY_NAME_LEN - 4, "...");
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, rule_names_say_kind_policy_direction_and_index)
+{
+	struct ew_policy_desired d;
+	struct ew_network_policy *p = policy("x", "allow-c", "app=c");
+	struct ew_network_policy *far = policy("x", "only-b", "app=b"); /* node-b */
+	bool seen[2][2] = { { false } };
+
+	ingress(p, peer_port(pod_peer("app=a"), tcp(80)));
+	ingress(p, peer_port(pod_peer("app=b,tier=db"), tcp(81)));
+	egress(p, peer_port(pod_peer("app=a"), port(EW_PROTO_UDP, 53, 0)));
+	ingress(far, peer_port(pod_peer(""), tcp(80)));
+	compile(&on_a, &d);
+	cr_assert_eq(d.policy.n, 3);
+	for (size_t i = 0; i < d.policy.n; i++) {
+		const struct ew_policy_key *k = ew_map_state_key(&d.policy, i);
+		const struct ew_policy_entry *e = ew_map_state_value(&d.policy, i);
+		const char *name = rule_name(&d, e->rule);
+		size_t idx = e->rule & 0x7ff;
+		char want[64];
+
+		cr_assert(name, "rule %u of an entry has no name", e->rule);
+		snprintf(want, sizeof(want), "NetworkPolicy x/allow-c %s[%zu]",
+			 k->dir == EW_DIR_INGRESS ? "ingress" : "egress", idx);
+		cr_expect_str_eq(name, want);
+		seen[k->dir][idx] = true;
+	}
+	cr_expect(seen[EW_DIR_INGRESS][0] && seen[EW_DIR_INGRESS][1] &&
+		  seen[EW_DIR_EGRESS][0]);
+	cr_expect_eq(d.rules.n, 3, "x/only-b selects no pod of node-a: not named");
+	ew_policy_desired_free(&d);
+}
+
+/* A CiliumNetworkPolicy with specs: one model policy per rule, same origin. */
+Test(policy, rule_names_of_a_cilium_policy_with_several_rules)
+{
+	struct ew_policy_desired d;
+	struct ew_network_policy *one = policy("x", "cnp", "app=c");
+	struct ew_network_policy *two = policy("x", "cnp", "app=c");
+	struct ew_network_policy *single = policy("x", "single", "app=c");
+	const char *want[] = { "CiliumNetworkPolicy x/cnp rule 1 of 2, ingress[0]",
+			       "CiliumNetworkPolicy x/cnp rule 2 of 2, egress[0]",
+			       "CiliumNetworkPolicy x/single ingress[0]" };
+	size_t found = 0;
+
+	one->kind = two->kind = single->kind = EW_POLICY_CILIUM;
+	single->origin.line = 20;
+	ingress(one, peer_port(pod_peer("app=a"), tcp(80)));
+	egress(two, peer_port(pod_peer("app=a"), tcp(443)));
+	ingress(single, peer_port(pod_peer("app=b,tier=db"), tcp(8081)));
+	compile(&on_a, &d);
+	cr_assert_eq(d.rules.n, N(want));
+	for (size_t i = 0; i < d.rules.n; i++) {
+		const struct ew_policy_rule_name *name = ew_map_state_value(&d.rules, i);
+
+		for (size_t k = 0; k < N(want); k++)
+			found += !strcmp(name->text, want[k]);
+	}
+	cr_expect_eq(found, N(want));
+	ew_policy_desired_free(&d);
+}
+
 Test(policy, scale_1000_pods_1000_policies_10000_rules)
 {
 	struct ew_model m = { 0 };
