@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <edgewire/maglev_table.h>
 
 #include "log.h"
 
@@ -229,15 +230,14 @@ static int read_table(const struct ew_lb_maps *m, uint32_t id, uint32_t size,
 		      uint32_t *slots)
 {
 	uint32_t inner_id;
-	int fd, err = 0;
+	int fd, err;
 
 	if (bpf_map_lookup_elem(m->maglev.fd, &id, &inner_id))
 		return -1;
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -1;
-	for (uint32_t s = 0; s < size && !err; s++)
-		err = bpf_map_lookup_elem(fd, &s, &slots[s]);
+	err = ew_maglev_table_read(fd, slots, size);
 	close(fd);
 	return err;
 }
@@ -305,33 +305,26 @@ struct table_batch {
 	uint32_t fds[TABLE_BATCH];
 };
 
-/* Creates table t's array and fills it; its fd, or -1. */
-static int create_table(struct lb_apply *a, const struct ew_lb_table_plan *t,
-			uint32_t *keys, uint32_t *values)
+/* Creates table t's array and fills it; its fd, or -1. slots: room for
+ * t->size ids. */
+static int create_table(struct lb_apply *a, const struct ew_lb_table_plan *t, uint32_t *slots)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	LIBBPF_OPTS(bpf_map_batch_opts, batch);
-	uint32_t count = t->size, *ids = calloc(t->n_backends + 1, sizeof(*ids));
+	uint32_t *ids = calloc(t->n_backends + 1, sizeof(*ids));
 	int fd;
 
 	if (!ids)
 		return -1;
 	for (size_t i = 0; i < t->n_backends; i++)
 		ids[i] = find_id(a->ids, a->n_ids, t->backends[i].addr, t->backends[i].port);
-	for (uint32_t s = 0; s < t->size; s++) {
-		keys[s] = s;
-		values[s] = ids[t->slots[s]];
-	}
+	for (uint32_t s = 0; s < t->size; s++)
+		slots[s] = ids[t->slots[s]];
 	free(ids);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_maglev_table", sizeof(uint32_t),
-			    sizeof(uint32_t), t->size, &opts);
-	if (fd >= 0 && bpf_map_update_batch(fd, keys, values, &count, &batch)) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0)
+	fd = ew_maglev_table_create(slots, t->size);
+	if (fd < 0) {
 		ew_error("datapath", "cannot create a service table of %u slots: %s",
-			 t->size, strerror(errno));
+			 t->size, strerror(-fd));
+		return -1;
+	}
 	return fd;
 }
 
@@ -358,19 +351,18 @@ static void publish_tables(struct lb_apply *a, struct table_batch *b)
 
 static void write_new_tables(struct lb_apply *a)
 {
-	uint32_t max = 0, *keys, *values;
 	struct table_batch *b = calloc(1, sizeof(*b));
+	uint32_t max = 0, *slots;
 	int fd;
 
 	for (size_t i = 0; i < a->d->n_tables; i++)
 		if (a->d->tables[i].size > max)
 			max = a->d->tables[i].size;
-	keys = calloc(max + 1, sizeof(*keys));
-	values = calloc(max + 1, sizeof(*values));
+	slots = calloc(max + 1, sizeof(*slots));
 	for (size_t i = 0; i < a->d->n_tables; i++) {
 		if (!a->table_new[i] || !a->table_ids[i])
 			continue;
-		fd = b && keys && values ? create_table(a, &a->d->tables[i], keys, values) : -1;
+		fd = b && slots ? create_table(a, &a->d->tables[i], slots) : -1;
 		if (fd < 0) {
 			a->res->failures++;
 			continue;
@@ -383,8 +375,7 @@ static void write_new_tables(struct lb_apply *a)
 	if (b)
 		publish_tables(a, b);
 	free(b);
-	free(keys);
-	free(values);
+	free(slots);
 }
 
 /* Tables leave the map of maps in batches, as they came (TABLE_BATCH);

@@ -67,6 +67,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <edgewire/maglev_table.h>
 
 #include "bpf_harness.h"
 #include "bpf_trivial.skel.h"
@@ -218,11 +219,9 @@ static void backend_macs(int j, uint8_t mac[ETH_ALEN], uint8_t gw[ETH_ALEN])
  * its fd or a negative errno. */
 static int new_table(long s, uint32_t first_id, const uint32_t *addrs)
 {
-	static uint32_t keys[EW_MAGLEV_SIZE_DEFAULT], slots[EW_MAGLEV_SIZE_DEFAULT];
-	LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = BPF_F_INNER_MAP);
-	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	static uint32_t slots[EW_MAGLEV_SIZE_DEFAULT];
 	struct ew_maglev_name names[BACKENDS];
-	uint32_t count = EW_MAGLEV_SIZE_DEFAULT, i;
+	uint32_t i;
 	int fd, err;
 
 	for (i = 0; i < BACKENDS; i++)
@@ -233,20 +232,12 @@ static int new_table(long s, uint32_t first_id, const uint32_t *addrs)
 			s, strerror(-err));
 		return err;
 	}
-	for (i = 0; i < EW_MAGLEV_SIZE_DEFAULT; i++) {
-		keys[i] = i;
+	for (i = 0; i < EW_MAGLEV_SIZE_DEFAULT; i++)
 		slots[i] += first_id; /* index into the backends -> backend id */
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_lb_table", sizeof(uint32_t),
-			    sizeof(uint32_t), EW_MAGLEV_SIZE_DEFAULT, &create);
-	if (fd < 0 || bpf_map_update_batch(fd, keys, slots, &count, &batch)) {
-		err = -errno;
+	fd = ew_maglev_table_create(slots, EW_MAGLEV_SIZE_DEFAULT);
+	if (fd < 0)
 		fprintf(stderr, "ew-bench-pkt: cannot create the Maglev table of service %ld: %s\n",
-			s, strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
+			s, strerror(-fd));
 	return fd;
 }
 

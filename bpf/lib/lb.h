@@ -30,10 +30,11 @@ EW_MAP(ew_lb_affinity, BPF_MAP_TYPE_LRU_HASH, struct ew_lb_affinity_key,
  * are bounds-checked at run time, and the frontend says how many slots. */
 struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EW_MAGLEV_SIZE_DEFAULT);
+	__uint(max_entries, EW_MAGLEV_CHUNKS(EW_MAGLEV_SIZE_DEFAULT));
 	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
-	__type(value, __u32);
+	/* a size, not a type: libbpf 1.1 cannot size an inner map's struct */
+	__uint(value_size, sizeof(struct ew_maglev_chunk));
 };
 
 struct {
@@ -82,8 +83,8 @@ static __always_inline __u32 lb_flow_hash(const struct ew_ct_key *t, bool affini
 /* The backend id in the flow's Maglev slot; 0 when there is none. */
 static __always_inline __u32 lb_maglev_pick(const struct ew_lb_frontend *fe, __u32 hash)
 {
-	__u32 table_id = fe->table_id, slot;
-	__u32 *id;
+	__u32 table_id = fe->table_id, slot, index;
+	struct ew_maglev_chunk *chunk;
 	void *table;
 
 	if (!table_id || !fe->table_size)
@@ -92,8 +93,9 @@ static __always_inline __u32 lb_maglev_pick(const struct ew_lb_frontend *fe, __u
 	if (!table)
 		return 0;
 	slot = hash % fe->table_size;
-	id = bpf_map_lookup_elem(table, &slot);
-	return id ? *id : 0;
+	index = slot / EW_MAGLEV_CHUNK;
+	chunk = bpf_map_lookup_elem(table, &index);
+	return chunk ? chunk->ids[slot % EW_MAGLEV_CHUNK] : 0;
 }
 
 static __always_inline struct ew_lb_affinity_key

@@ -58,6 +58,17 @@
 #define EW_MAGLEV_SIZE_DEFAULT 1021
 #define EW_MAGLEV_SIZE_MAX     65521
 
+/* A table is an array of chunks (ew_lb_maglev's inner maps): slot s is
+ * ids[s % EW_MAGLEV_CHUNK] of chunk s / EW_MAGLEV_CHUNK. An array keeps each
+ * value in 8 bytes at least, so a 4-byte id per element would double the
+ * memory, and the kernel copies a batch element by element. */
+#define EW_MAGLEV_CHUNK 16
+#define EW_MAGLEV_CHUNKS(size) (((size) + EW_MAGLEV_CHUNK - 1) / EW_MAGLEV_CHUNK)
+
+struct ew_maglev_chunk {
+	__u32 ids[EW_MAGLEV_CHUNK]; /* backend ids, 0: none */
+};
+
 /* sessionAffinity: ClientIP without timeoutSeconds (Kubernetes: 3 hours). */
 #define EW_AFFINITY_TIMEOUT_DEFAULT 10800
 
@@ -409,6 +420,7 @@ _Static_assert(sizeof(struct ew_lb_table_key) == 4, "ew_lb_table_key layout");
 _Static_assert(sizeof(struct ew_lb_table) == 16, "ew_lb_table layout");
 _Static_assert(sizeof(struct ew_lb_affinity_key) == 12, "ew_lb_affinity_key layout");
 _Static_assert(sizeof(struct ew_lb_affinity) == 16, "ew_lb_affinity layout");
+_Static_assert(sizeof(struct ew_maglev_chunk) == 64, "ew_maglev_chunk layout");
 _Static_assert(sizeof(struct ew_ct_key) == 16, "ew_ct_key layout");
 _Static_assert(sizeof(struct ew_ct_entry) == 40, "ew_ct_entry layout");
 _Static_assert(sizeof(struct ew_ipcache_key) == 8, "ew_ipcache_key layout");

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include <edgewire/abi.h>
+#include <edgewire/maglev_table.h>
 
 #include "bpf_lxc.skel.h"
 
@@ -167,23 +168,16 @@ static int fill_counters(struct bpf_lxc *s)
 static int put_table(struct bpf_lxc *s, __u32 id, const __u32 *slots, __u32 size,
 		     __u32 n_backends, __u64 digest)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
 	struct ew_lb_table meta = {
 		.digest = digest, .size = size, .n_backends = n_backends,
 	};
-	int fd, err = 0;
+	int fd = ew_maglev_table_create(slots, size), err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_maglev_table", sizeof(__u32),
-			    sizeof(__u32), size, &opts);
 	if (fd < 0) {
-		fprintf(stderr, "fill_maps: cannot create table %u: %s\n", id,
-			strerror(errno));
+		fprintf(stderr, "fill_maps: cannot create table %u: %s\n", id, strerror(-fd));
 		return -1;
 	}
-	for (__u32 i = 0; i < size && !err; i++)
-		err = put(fd, &i, &slots[i], "a Maglev table");
-	if (!err)
-		err = put(bpf_map__fd(s->maps.ew_lb_maglev), &id, &fd, "ew_lb_maglev");
+	err = put(bpf_map__fd(s->maps.ew_lb_maglev), &id, &fd, "ew_lb_maglev");
 	if (!err)
 		err = put(bpf_map__fd(s->maps.ew_lb_tables), &id, &meta, "ew_lb_tables");
 	close(fd);

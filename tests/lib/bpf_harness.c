@@ -29,6 +29,8 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <edgewire/maglev_table.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -385,26 +387,18 @@ int bh_add_frontend(struct bh *h, uint32_t addr, uint16_t port, uint8_t proto,
 int bh_add_table(struct bh *h, uint32_t table_id, const uint32_t *backend_ids,
 		 uint32_t size)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	uint32_t slot;
-	int fd, err = 0;
+	int fd = ew_maglev_table_create(backend_ids, size), err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ew_lb_table", sizeof(uint32_t),
-			    sizeof(uint32_t), size, &opts);
 	if (fd < 0) {
-		err = -errno;
 		fprintf(stderr, "bh_add_table: cannot create table %u of %u slots: %s\n",
-			table_id, size, strerror(-err));
-		return err;
+			table_id, size, strerror(-fd));
+		return fd;
 	}
-	for (slot = 0; slot < size && !err; slot++)
-		if (bpf_map_update_elem(fd, &slot, &backend_ids[slot], BPF_ANY))
-			err = -errno;
-	if (!err && bpf_map_update_elem(h->lb_maglev_fd, &table_id, &fd, BPF_ANY))
+	if (bpf_map_update_elem(h->lb_maglev_fd, &table_id, &fd, BPF_ANY)) {
 		err = -errno;
-	if (err)
-		fprintf(stderr, "bh_add_table: cannot fill table %u or insert it into "
-			"ew_lb_maglev: %s\n", table_id, strerror(-err));
+		fprintf(stderr, "bh_add_table: cannot insert table %u into ew_lb_maglev: %s\n",
+			table_id, strerror(-err));
+	}
 	close(fd); /* ew_lb_maglev holds the table now */
 	return err;
 }

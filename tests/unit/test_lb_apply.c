@@ -31,7 +31,8 @@ static void setup(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, inner_opts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_create_opts, outer_opts);
-	int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "inner", 4, 4, SIZE, &inner_opts);
+	int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "inner", 4, sizeof(struct ew_maglev_chunk),
+				   EW_MAGLEV_CHUNKS(SIZE), &inner_opts);
 
 	cr_assert_geq(inner, 0);
 	outer_opts.inner_map_fd = inner;
@@ -124,17 +125,29 @@ static size_t count(int fd)
 	return n;
 }
 
-/* The backend ids in a table's slots. */
+/* The backend ids in a table's slots, read as abi.h lays them out: slot s
+ * in chunk s / EW_MAGLEV_CHUNK; the slots past SIZE are 0. */
 static void table_slots(uint32_t table_id, uint32_t *slots)
 {
+	struct ew_maglev_chunk chunk;
 	uint32_t inner_id;
 	int fd;
 
 	cr_assert_eq(bpf_map_lookup_elem(maps.maglev.fd, &table_id, &inner_id), 0);
 	fd = bpf_map_get_fd_by_id(inner_id);
 	cr_assert_geq(fd, 0);
-	for (uint32_t s = 0; s < SIZE; s++)
-		cr_assert_eq(bpf_map_lookup_elem(fd, &s, &slots[s]), 0);
+	for (uint32_t i = 0; i < EW_MAGLEV_CHUNKS(SIZE); i++) {
+		cr_assert_eq(bpf_map_lookup_elem(fd, &i, &chunk), 0);
+		for (uint32_t j = 0; j < EW_MAGLEV_CHUNK; j++) {
+			uint32_t s = i * EW_MAGLEV_CHUNK + j;
+
+			if (s < SIZE)
+				slots[s] = chunk.ids[j];
+			else
+				cr_assert_eq(chunk.ids[j], 0, "slot %u past the table is %u", s,
+					     chunk.ids[j]);
+		}
+	}
 	close(fd);
 }
 

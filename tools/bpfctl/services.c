@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <edgewire/maglev_table.h>
 
 #include "bpfctl.h"
 #include "table.h"
@@ -76,7 +77,7 @@ struct lb_table {
 	__u32 id;
 	bool has_meta;		/* in ew_lb_tables */
 	struct ew_lb_table meta;
-	__u32 size;		/* slots of the array in ew_lb_maglev; 0: none there */
+	__u32 size;		/* slots of the table in ew_lb_maglev; 0: none there */
 	size_t n_shares;
 	struct table_share *shares; /* by backend id */
 };
@@ -86,12 +87,13 @@ struct lb_tables {
 	struct lb_table *v; /* by id */
 };
 
-/* Reads the array of table `id` and counts each backend's slots. */
+/* Reads table t->id and counts each backend's slots: as many slots as its
+ * ew_lb_tables entry says, or all its chunks hold without one. */
 static int read_shares(int maglev_fd, struct lb_table *t)
 {
 	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info), *slots;
-	int fd = inner_map_fd(maglev_fd, &t->id), err = 0;
+	__u32 len = sizeof(info), *slots, capacity;
+	int fd = inner_map_fd(maglev_fd, &t->id), err;
 
 	if (fd < 0)
 		return 0; /* the table is gone meanwhile */
@@ -99,13 +101,14 @@ static int read_shares(int maglev_fd, struct lb_table *t)
 		close(fd);
 		return -1;
 	}
-	t->size = info.max_entries;
+	capacity = info.max_entries * EW_MAGLEV_CHUNK;
+	t->size = t->has_meta && t->meta.size <= capacity ? t->meta.size : capacity;
 	slots = xcalloc(t->size, sizeof(*slots));
-	for (__u32 s = 0; s < t->size && !err; s++)
-		err = bpf_map_lookup_elem(fd, &s, &slots[s]);
+	err = ew_maglev_table_read(fd, slots, t->size);
 	close(fd);
 	if (err) {
 		free(slots);
+		errno = -err;
 		return -1;
 	}
 	qsort(slots, t->size, sizeof(*slots), cmp_u32);
@@ -159,22 +162,25 @@ static int lb_tables_read(const struct ctl *c, struct lb_tables *ts)
 	if (n_meta < 0)
 		goto out;
 	ts->v = xcalloc(n + n_meta, sizeof(*ts->v));
+	for (long i = 0; i < n_meta; i++) {
+		struct lb_table *t = &ts->v[ts->n++];
+
+		t->id = meta_ids[i];
+		t->has_meta = !bpf_map_lookup_elem(meta_fd, &meta_ids[i], &t->meta);
+	}
+	/* the metadata first: it says how many slots a table has */
 	for (long i = 0; i < n; i++) {
-		ts->v[ts->n].id = ids[i];
-		if (read_shares(maglev_fd, &ts->v[ts->n++])) {
+		struct lb_table *t = table_by_id(ts, ids[i]);
+
+		if (!t) {
+			t = &ts->v[ts->n++];
+			t->id = ids[i];
+		}
+		if (read_shares(maglev_fd, t)) {
 			fprintf(stderr, "bpfctl: cannot read table %u of %s: %s\n",
 				ids[i], EW_MAP_LB_MAGLEV, strerror(errno));
 			goto out;
 		}
-	}
-	for (long i = 0; i < n_meta; i++) {
-		struct lb_table *t = table_by_id(ts, meta_ids[i]);
-
-		if (!t) {
-			t = &ts->v[ts->n++];
-			t->id = meta_ids[i];
-		}
-		t->has_meta = !bpf_map_lookup_elem(meta_fd, &meta_ids[i], &t->meta);
 	}
 	qsort(ts->v, ts->n, sizeof(*ts->v), cmp_lb_table);
 	ret = 0;
