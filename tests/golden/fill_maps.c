@@ -7,9 +7,17 @@
  * Connection times are relative to NOW_NS, which the test gives bpfctl as
  * BPFCTL_NOW_NS.
  *
+ * Policy: the web pods (10.244.1.10 here, 10.244.2.10 and .11 on node-b)
+ * are one identity, isolated both ways on 10.244.1.10; the client pod
+ * 10.244.1.30 and the DNS pod 10.244.1.12 are not isolated.
+ *
  * fill_maps PINS abi N: only sets ew_config's ABI version to N.
+ * fill_maps PINS drops: runs two packets the policy denies through the
+ * loaded from_container, for bpfctl monitor: 10.244.1.10 to 10.244.1.30:80
+ * and to 8.8.8.8:443.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,6 +27,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
 
 #include <edgewire/abi.h>
 #include <edgewire/maglev_table.h>
@@ -28,6 +40,19 @@
 #define NOW_NS	    100000000000000ULL /* 100000 s */
 #define SEC	    1000000000ULL
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+enum identity {
+	ID_WEB = 4242,	  /* shop app=web,tier=front */
+	ID_CLIENT = 5151, /* shop app=client */
+	ID_DNS = 6060,	  /* kube-system k8s-app=kube-dns */
+	ID_PARTNER = 7007, /* cidr:203.0.113.0/24 */
+};
+
+/* The agent's rule numbers: policy << 12 | dir << 11 | index. */
+#define RULE_WEB_IN0  (1234u << 12 | 0)
+#define RULE_WEB_IN1  (1234u << 12 | 1)
+#define RULE_WEB_OUT0 (1234u << 12 | 1u << 11 | 0)
+#define RULE_DNS_OUT0 (999u << 12 | 1u << 11 | 0)
 
 static __u32 ip(const char *s)
 {
@@ -67,13 +92,17 @@ static int fill_endpoints(struct bpf_lxc *s)
 	} pods[] = {
 		{ "10.244.1.10", { .ifindex = 1,
 				   .mac = { 0x1a, 0xb9, 0x26, 0xcf, 0x15, 0xfa },
-				   .node_mac = { 0xba, 0x14, 0x1c, 0x5c, 0x8b, 0x92 } } },
+				   .node_mac = { 0xba, 0x14, 0x1c, 0x5c, 0x8b, 0x92 },
+				   .flags = EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED,
+				   .identity = ID_WEB } },
 		{ "10.244.1.12", { .ifindex = 100002,
 				   .mac = { 0x6e, 0x41, 0x0c, 0x9a, 0x22, 0x10 },
-				   .node_mac = { 0x9e, 0x07, 0x5d, 0x3b, 0xa1, 0x44 } } },
+				   .node_mac = { 0x9e, 0x07, 0x5d, 0x3b, 0xa1, 0x44 },
+				   .identity = ID_DNS } },
 		{ "10.244.1.30", { .ifindex = 100001,
 				   .mac = { 0xf6, 0x3b, 0xf1, 0xc3, 0x5c, 0x03 },
-				   .node_mac = { 0x32, 0xd0, 0xd6, 0xb2, 0x81, 0xe9 } } },
+				   .node_mac = { 0x32, 0xd0, 0xd6, 0xb2, 0x81, 0xe9 },
+				   .identity = ID_CLIENT } },
 	};
 	int fd = bpf_map__fd(s->maps.ew_endpoints);
 
@@ -315,6 +344,151 @@ static int fill_conntrack(struct bpf_lxc *s)
 	       put(afd, &akey, &a, "ew_lb_affinity");
 }
 
+static int fill_identities(struct bpf_lxc *s)
+{
+	static const struct {
+		const char *addr;
+		__u32 prefixlen, identity, cidr_identity;
+	} addrs[] = {
+		{ "0.0.0.0", 0, EW_IDENTITY_WORLD, EW_IDENTITY_WORLD },
+		{ "203.0.113.0", 24, ID_PARTNER, ID_PARTNER },
+		{ "10.244.1.10", 32, ID_WEB, EW_IDENTITY_WORLD },
+		{ "10.244.2.10", 32, ID_WEB, EW_IDENTITY_WORLD },
+		{ "10.244.2.11", 32, ID_WEB, EW_IDENTITY_WORLD },
+		{ "10.244.1.30", 32, ID_CLIENT, EW_IDENTITY_WORLD },
+		{ "10.244.1.12", 32, ID_DNS, EW_IDENTITY_WORLD },
+		{ "192.168.77.11", 32, EW_IDENTITY_HOST, EW_IDENTITY_WORLD },
+		{ "192.168.77.12", 32, EW_IDENTITY_REMOTE_NODE, EW_IDENTITY_WORLD },
+		{ "192.168.77.13", 32, EW_IDENTITY_REMOTE_NODE, EW_IDENTITY_WORLD },
+		{ "169.254.42.1", 32, EW_IDENTITY_HOST, EW_IDENTITY_WORLD },
+	};
+	static const struct {
+		__u32 identity;
+		const char *text;
+	} names[] = {
+		{ ID_WEB, "shop app=web,tier=front" },
+		{ ID_CLIENT, "shop app=client" },
+		{ ID_DNS, "kube-system k8s-app=kube-dns" },
+		{ ID_PARTNER, "cidr:203.0.113.0/24" },
+	};
+	int fd = bpf_map__fd(s->maps.ew_ipcache);
+
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		struct ew_ipcache_key key = { addrs[i].prefixlen, ip(addrs[i].addr) };
+		struct ew_ipcache v = { addrs[i].identity, addrs[i].cidr_identity };
+
+		if (put(fd, &key, &v, "ew_ipcache"))
+			return -1;
+	}
+	fd = bpf_map__fd(s->maps.ew_identities);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct ew_identity_key key = { names[i].identity };
+		struct ew_identity_name name = { 0 };
+
+		snprintf(name.text, sizeof(name.text), "%s", names[i].text);
+		if (put(fd, &key, &name, "ew_identities"))
+			return -1;
+	}
+	return 0;
+}
+
+/* An ew_policy entry of the web identity: port/bits, bits 0 for every port,
+ * proto 0 for every protocol. */
+static int put_policy(int fd, __u32 peer, __u8 dir, __u8 proto, __u16 port, __u32 bits,
+		      __u32 rule)
+{
+	struct ew_policy_key key = {
+		.prefixlen = proto ? 80 + bits : 72, .subject = ID_WEB, .peer = peer,
+		.dir = dir, .proto = proto, .port = htons(port),
+	};
+	struct ew_policy_entry e = { .rule = rule };
+
+	return put(fd, &key, &e, "ew_policy");
+}
+
+/* Web: in from the client on 8080, from the partner CIDR on 8000-8080;
+ * out to anyone on 53/udp and to DNS pods on everything. */
+static int fill_policy(struct bpf_lxc *s)
+{
+	static const struct {
+		__u32 rule;
+		const char *text;
+	} rules[] = {
+		{ RULE_WEB_IN0, "NetworkPolicy shop/allow-web ingress[0]" },
+		{ RULE_WEB_IN1, "NetworkPolicy shop/allow-web ingress[1]" },
+		{ RULE_WEB_OUT0, "NetworkPolicy shop/allow-web egress[0]" },
+		{ RULE_DNS_OUT0, "CiliumNetworkPolicy shop/dns rule 2 of 2, egress[0]" },
+	};
+	/* 8000-8080: the prefixes the agent writes for the range. */
+	static const struct {
+		__u16 port;
+		__u32 bits;
+	} range[] = { { 8000, 10 }, { 8064, 12 }, { 8080, 16 } };
+	int fd = bpf_map__fd(s->maps.ew_policy);
+	int rfd = bpf_map__fd(s->maps.ew_policy_rules);
+
+	for (size_t i = 0; i < ARRAY_SIZE(range); i++)
+		if (put_policy(fd, ID_PARTNER, EW_DIR_INGRESS, IPPROTO_TCP, range[i].port,
+			       range[i].bits, RULE_WEB_IN1))
+			return -1;
+	if (put_policy(fd, ID_CLIENT, EW_DIR_INGRESS, IPPROTO_TCP, 8080, 16, RULE_WEB_IN0) ||
+	    put_policy(fd, EW_IDENTITY_ANY, EW_DIR_EGRESS, IPPROTO_UDP, 53, 16,
+		       RULE_WEB_OUT0) ||
+	    put_policy(fd, ID_DNS, EW_DIR_EGRESS, 0, 0, 0, RULE_DNS_OUT0))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+		struct ew_policy_rule_key key = { rules[i].rule };
+		struct ew_policy_rule_name name = { 0 };
+
+		snprintf(name.text, sizeof(name.text), "%s", rules[i].text);
+		if (put(rfd, &key, &name, "ew_policy_rules"))
+			return -1;
+	}
+	return 0;
+}
+
+static __u16 ip_checksum(const void *hdr, size_t len)
+{
+	const __u16 *w = hdr;
+	__u32 sum = 0;
+
+	for (size_t i = 0; i < len / 2; i++)
+		sum += w[i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* A TCP SYN from pod 10.244.1.10 (on ifindex 1) to daddr:dport. */
+static int run_denied(struct bpf_lxc *s, const char *daddr, __u16 dport)
+{
+	struct {
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct tcphdr tcp;
+	} __attribute__((packed)) pkt = {
+		.eth = { .h_dest = { 0xba, 0x14, 0x1c, 0x5c, 0x8b, 0x92 },
+			 .h_source = { 0x1a, 0xb9, 0x26, 0xcf, 0x15, 0xfa },
+			 .h_proto = htons(ETH_P_IP) },
+		.ip = { .ihl = 5, .version = 4, .tot_len = htons(40), .ttl = 64,
+			.protocol = IPPROTO_TCP, .saddr = ip("10.244.1.10"),
+			.daddr = ip(daddr) },
+		.tcp = { .source = htons(40000), .dest = htons(dport), .doff = 5,
+			 .syn = 1, .window = htons(65535) },
+	};
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &pkt, .data_size_in = sizeof(pkt),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	pkt.ip.check = ip_checksum(&pkt.ip, sizeof(pkt.ip));
+	if (!bpf_prog_test_run_opts(bpf_program__fd(s->progs.from_container), &opts) &&
+	    opts.retval == TC_ACT_SHOT)
+		return 0;
+	fprintf(stderr, "fill_maps: the packet to %s:%u was not dropped (%s, verdict "
+		"%u)\n", daddr, dport, strerror(errno), opts.retval);
+	return -1;
+}
+
 static int set_abi(const char *pins, const char *version)
 {
 	struct ew_config cfg;
@@ -340,10 +514,12 @@ int main(int argc, char **argv)
 	struct bpf_lxc *s;
 	int err;
 
+	bool drops = argc == 3 && !strcmp(argv[2], "drops");
+
 	if (argc == 4 && !strcmp(argv[2], "abi"))
 		return set_abi(argv[1], argv[3]);
-	if (argc != 2) {
-		fprintf(stderr, "usage: fill_maps PINS [abi VERSION]\n");
+	if (argc != 2 && !drops) {
+		fprintf(stderr, "usage: fill_maps PINS [abi VERSION | drops]\n");
 		return 2;
 	}
 	snprintf(maps, sizeof(maps), "%s/maps", argv[1]);
@@ -357,9 +533,12 @@ int main(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "fill_maps: cannot load bpf_lxc with pins under %s: %s\n",
 			maps, strerror(-err));
+	else if (drops)
+		err = run_denied(s, "10.244.1.30", 80) || run_denied(s, "8.8.8.8", 443);
 	else
 		err = fill_config(s) || fill_endpoints(s) || fill_routes_and_nodes(s) ||
-		      fill_counters(s) || fill_services(s) || fill_conntrack(s);
+		      fill_counters(s) || fill_services(s) || fill_conntrack(s) ||
+		      fill_identities(s) || fill_policy(s);
 	bpf_lxc__destroy(s);
 	return err ? 1 : 0;
 }

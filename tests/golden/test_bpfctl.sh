@@ -143,7 +143,8 @@ P=(--bpffs "$PINS")
 
 echo "# every command, as text and as JSON"
 golden help --help
-for cmd in endpoints routes nodes services backends ct maps stats reasons events; do
+for cmd in endpoints routes nodes services backends ct maps stats reasons events \
+	identities ipcache; do
 	golden "$cmd" "${P[@]}" "$cmd"
 	golden_json "$cmd" "${P[@]}" "$cmd"
 done
@@ -177,6 +178,59 @@ golden err-option "${P[@]}" stats --ip 10.244.1.30
 golden err-action "${P[@]}" ct drop
 golden err-service "${P[@]}" ct --service 10.96.0.10
 golden err-command "${P[@]}" frobnicate
+
+echo "# policy"
+golden policy "${P[@]}" policy 10.244.1.10
+golden_json policy "${P[@]}" policy 10.244.1.10
+golden policy-not-isolated "${P[@]}" policy 10.244.1.30
+golden err-policy-no-pod "${P[@]}" policy 10.244.1.99
+golden err-policy-name "${P[@]}" policy shop/web
+golden err-policy-missing "${P[@]}" policy
+if python3 - "$WORK/out/policy.json" <<-'EOF'; then
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	assert doc["identity"] == 4242 and doc["ingress"]["isolated"], doc
+	ports = [(a["direction"], a["peer"], a["ports"]) for a in doc["allowed"]]
+	assert ("ingress", 7007, {"from": 8000, "to": 8080}) in ports, ports
+	assert ("egress", None, {"from": 53, "to": 53}) in ports, ports
+EOF
+	pass "policy.json parses back: identity, isolation, port ranges"
+else
+	fail "policy.json does not say what fill_maps wrote"
+fi
+
+# monitor_drops NAME ARGS...: bpfctl ARGS while fill_maps makes two policy
+# drops; event times are masked.
+monitor_drops() {
+	local name=$1 pid
+	shift
+	"$BPFCTL" "$@" --count 2 --timeout 10 >"$WORK/out/$name" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do # the monitor holds this lock once it reads
+		flock -n "$PINS/maps" true || break
+		sleep 0.05
+	done
+	"$BUILD/golden_fill_maps" "$PINS" drops 2>"$WORK/err" ||
+		fail "$name: fill_maps drops: $(cat "$WORK/err")"
+	wait "$pid"
+	sed -i -E -e 's/^[0-9:]{8}\.[0-9]{6} /<time> /' \
+		-e 's/"time":"[^"]*"/"time":"<time>"/' "$WORK/out/$name"
+	compare "$name"
+}
+monitor_drops monitor-policy.txt "${P[@]}" monitor
+monitor_drops monitor-policy-json.txt "${P[@]}" --json monitor
+if python3 - "$WORK/out/monitor-policy-json.txt" <<-'EOF'; then
+	import json, sys
+	lines = [json.loads(l) for l in open(sys.argv[1])]
+	assert [l["reason"] for l in lines] == ["policy-denied"] * 2, lines
+	ids = [(l["srcIdentity"], l["dstIdentity"]) for l in lines]
+	assert ids == [(4242, 5151), (4242, 2)], ids
+	assert lines[0]["dstIdentityName"] == "shop app=client", lines
+EOF
+	pass "monitor-policy-json.txt parses back: both ends' identities"
+else
+	fail "monitor-policy-json.txt does not name the identities fill_maps wrote"
+fi
 
 echo "# ct flush"
 golden flush-no-tty "${P[@]}" ct flush

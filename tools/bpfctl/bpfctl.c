@@ -30,6 +30,11 @@ static const char usage[] =
 	"  reasons     every verdict reason with its meaning\n"
 	"  monitor     dropped packets, live, one line each, until Ctrl-C\n"
 	"  events      drop events emitted, suppressed by the rate limit, lost\n"
+	"  identities  policy identities: a pod label set, a policy CIDR, reserved\n"
+	"              ones; how many addresses have each\n"
+	"  ipcache     every address and prefix with its identity and CIDR identity\n"
+	"  policy POD  a pod's (by IP) identity, isolation and what it may receive\n"
+	"              and send: peer, protocol, ports, the rule that allows it\n"
 	"\n"
 	"options:\n"
 	"  --bpffs PATH  bpffs root the agent pins under (default " DEFAULT_BPFFS ")\n"
@@ -61,6 +66,7 @@ static const char usage[] =
 	"  bpfctl ct flush --addr 10.244.1.30  forget a pod's connections (asks first)\n"
 	"  bpfctl --json maps                  how full each map is, for a script\n"
 	"  bpfctl monitor --ip 10.244.1.30     a pod's dropped packets, as they happen\n"
+	"  bpfctl policy 10.244.1.10           what a pod may receive and send, and why\n"
 	"\n"
 	"docs/bpfctl.md shows every command's output and explains its columns.\n";
 
@@ -69,18 +75,22 @@ static const struct command {
 	int (*run)(const struct ctl *c);
 	bool needs_pins;
 	const char *actions[2]; /* words that may follow the command */
+	const char *operand;	/* or the one word that must: its name */
 } commands[] = {
-	{ "endpoints", cmd_endpoints, true, { 0 } },
-	{ "routes", cmd_routes, true, { 0 } },
-	{ "nodes", cmd_nodes, true, { 0 } },
-	{ "services", cmd_services, true, { 0 } },
-	{ "backends", cmd_backends, true, { 0 } },
-	{ "ct", cmd_ct, true, { "count", "flush" } },
-	{ "maps", cmd_maps, false, { 0 } },
-	{ "stats", cmd_stats, true, { 0 } },
-	{ "reasons", cmd_reasons, false, { 0 } },
-	{ "monitor", cmd_monitor, true, { 0 } },
-	{ "events", cmd_events, true, { 0 } },
+	{ "endpoints", cmd_endpoints, true, { 0 }, NULL },
+	{ "routes", cmd_routes, true, { 0 }, NULL },
+	{ "nodes", cmd_nodes, true, { 0 }, NULL },
+	{ "services", cmd_services, true, { 0 }, NULL },
+	{ "backends", cmd_backends, true, { 0 }, NULL },
+	{ "ct", cmd_ct, true, { "count", "flush" }, NULL },
+	{ "maps", cmd_maps, false, { 0 }, NULL },
+	{ "stats", cmd_stats, true, { 0 }, NULL },
+	{ "reasons", cmd_reasons, false, { 0 }, NULL },
+	{ "monitor", cmd_monitor, true, { 0 }, NULL },
+	{ "events", cmd_events, true, { 0 }, NULL },
+	{ "identities", cmd_identities, true, { 0 }, NULL },
+	{ "ipcache", cmd_ipcache, true, { 0 }, NULL },
+	{ "policy", cmd_policy, true, { 0 }, "POD" },
 };
 
 static const struct option longopts[] = {
@@ -309,6 +319,13 @@ static int check_options(const bool *given, const char *command)
 /* The word after the command, if it takes one. */
 static int check_action(const struct command *cmd, const char *action)
 {
+	if (cmd->operand && !action) {
+		fprintf(stderr, "bpfctl: %s needs a %s, e.g. bpfctl %s 10.244.1.10\n",
+			cmd->name, cmd->operand, cmd->name);
+		return -1;
+	}
+	if (cmd->operand)
+		return 0;
 	for (size_t i = 0; action && i < ARRAY_SIZE(cmd->actions) && cmd->actions[i]; i++)
 		if (!strcmp(action, cmd->actions[i]))
 			return 0;

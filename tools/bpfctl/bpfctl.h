@@ -120,6 +120,24 @@ int cmd_services(const struct ctl *c);
 int cmd_backends(const struct ctl *c);
 int cmd_ct(const struct ctl *c);
 int cmd_maps(const struct ctl *c);
+int cmd_identities(const struct ctl *c);
+int cmd_ipcache(const struct ctl *c);
+int cmd_policy(const struct ctl *c);
+
+/* --- policy.c: identities, for policy and monitor -------------------------------- */
+
+struct identities {
+	int ipcache_fd, names_fd; /* ew_ipcache, ew_identities */
+};
+
+int identities_open(const struct ctl *c, struct identities *ids);
+void identities_close(struct identities *ids);
+/* The identities of addr now, as the datapath looks them up. */
+struct ew_ipcache identity_of_addr(const struct identities *ids, __u32 addr);
+/* Its labels or CIDR ("shop app=web", "cidr:10.0.0.0/8"), a reserved name
+ * ("reserved:world"), or "unknown (...)"; may be in buf. */
+const char *identity_name(const struct identities *ids, __u32 id,
+			  struct ew_identity_name *buf);
 
 /* --- services.c: the backends, for services and ct ------------------------------- */
 

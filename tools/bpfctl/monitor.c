@@ -36,7 +36,9 @@ struct monitor {
 	__u64 quiet_since_ns;	      /* last line printed, or last silence check */
 	unsigned long shown;
 	struct event_totals reported; /* counts up to the last "missed" line */
+	struct identities ids;	      /* policy drops name both ends' */
 };
+
 
 /* The ABI leaves protocol and addresses 0 when the packet was not IPv4. */
 static bool event_has_ipv4(const struct ew_event *e)
@@ -47,6 +49,14 @@ static bool event_has_ipv4(const struct ew_event *e)
 static bool event_has_ports(const struct ew_event *e)
 {
 	return e->protocol == IPPROTO_TCP || e->protocol == IPPROTO_UDP;
+}
+
+/* Policy drops show the identities of both ends, looked up when shown. */
+static bool event_has_identities(const struct ew_event *e)
+{
+	return event_has_ipv4(e) && (e->reason == EW_REASON_DROP_POLICY_DENIED ||
+				     e->reason == EW_REASON_DROP_FRAGMENT ||
+				     e->reason == EW_REASON_DROP_POLICY_FAILED);
 }
 
 static bool monitor_match(const struct ctl *c, const struct ew_event *e)
@@ -103,12 +113,38 @@ static void monitor_print_text(const struct monitor *m, const struct ew_event *e
 			       const char *ifname)
 {
 	char src[24], dst[24], proto[8];
+	struct ew_identity_name a, b;
+	__u32 sid, did;
 
-	printf("%s drop %-16s %-7s %-15s %-4s %s -> %s len %u\n", when, reason,
+	printf("%s drop %-16s %-7s %-15s %-4s %s -> %s len %u", when, reason,
 	       dir_name(e->dir), ifname ? ifname : "-",
 	       event_has_ipv4(e) ? proto_name(e->protocol, proto) : "-",
 	       endpoint_str(e, e->saddr, e->sport, src),
 	       endpoint_str(e, e->daddr, e->dport, dst), e->len);
+	if (event_has_identities(e)) {
+		sid = identity_of_addr(&m->ids, e->saddr).identity;
+		did = identity_of_addr(&m->ids, e->daddr).identity;
+		printf("  identity %u (%s) -> %u (%s)", sid,
+		       identity_name(&m->ids, sid, &a), did,
+		       identity_name(&m->ids, did, &b));
+	}
+	putchar('\n');
+}
+
+static void set_identity(json_t *o, const struct monitor *m, const char *key,
+			 const char *name_key, const struct ew_event *e, __u32 addr)
+{
+	struct ew_identity_name buf;
+	__u32 id;
+
+	if (!event_has_identities(e)) {
+		json_object_set_new(o, key, json_null());
+		json_object_set_new(o, name_key, json_null());
+		return;
+	}
+	id = identity_of_addr(&m->ids, addr).identity;
+	json_object_set_new(o, key, json_integer(id));
+	json_object_set_new(o, name_key, json_string(identity_name(&m->ids, id, &buf)));
 }
 
 /* One JSON object a line; fields the packet does not have are null. */
@@ -128,6 +164,8 @@ static void monitor_print_json(const struct monitor *m, const struct ew_event *e
 		      ipv4 ? ip_str(e->saddr, src) : NULL, "sport", ntohs(e->sport),
 		      "dst", ipv4 ? ip_str(e->daddr, dst) : NULL, "dport",
 		      ntohs(e->dport), "len", (int)e->len);
+	set_identity(o, m, "srcIdentity", "srcIdentityName", e, e->saddr);
+	set_identity(o, m, "dstIdentity", "dstIdentityName", e, e->daddr);
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);
@@ -257,7 +295,7 @@ static int monitor_lock(const struct ctl *c)
 
 int cmd_monitor(const struct ctl *c)
 {
-	struct monitor m = { .c = c, .stats_fd = -1 };
+	struct monitor m = { .c = c, .stats_fd = -1, .ids = { -1, -1 } };
 	struct ring_buffer *rb = NULL;
 	int lock_fd, ring_fd, ret = 1;
 
@@ -275,7 +313,7 @@ int cmd_monitor(const struct ctl *c)
 		return 1;
 	}
 	m.stats_fd = open_map(c, EW_MAP_EVENT_STATS);
-	if (m.stats_fd < 0)
+	if (m.stats_fd < 0 || identities_open(c, &m.ids))
 		goto out;
 	rb = ring_buffer__new(ring_fd, monitor_on_event, &m, NULL);
 	if (!rb) {
@@ -288,6 +326,7 @@ int cmd_monitor(const struct ctl *c)
 	ret = monitor_loop(&m, rb);
 out:
 	ring_buffer__free(rb);
+	identities_close(&m.ids);
 	if (m.stats_fd >= 0)
 		close(m.stats_fd);
 	close(ring_fd);

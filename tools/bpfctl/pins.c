@@ -33,6 +33,12 @@ static const struct map_layout {
 	{ EW_MAP_LB_AFFINITY, sizeof(struct ew_lb_affinity_key),
 	  sizeof(struct ew_lb_affinity) },
 	{ EW_MAP_CT, sizeof(struct ew_ct_key), sizeof(struct ew_ct_entry) },
+	{ EW_MAP_IPCACHE, sizeof(struct ew_ipcache_key), sizeof(struct ew_ipcache) },
+	{ EW_MAP_POLICY, sizeof(struct ew_policy_key), sizeof(struct ew_policy_entry) },
+	{ EW_MAP_IDENTITIES, sizeof(struct ew_identity_key),
+	  sizeof(struct ew_identity_name) },
+	{ EW_MAP_POLICY_RULES, sizeof(struct ew_policy_rule_key),
+	  sizeof(struct ew_policy_rule_name) },
 };
 
 int open_pin(const struct ctl *c, const char *name, char path[PATH_MAX])

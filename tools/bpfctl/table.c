@@ -215,6 +215,11 @@ void json_print(json_t *doc)
 	json_decref(doc);
 }
 
+json_t *table_json(struct table *t)
+{
+	return t->json;
+}
+
 void table_print(struct table *t, bool json)
 {
 	if (json) {

@@ -35,6 +35,9 @@ void table_str(struct table *t, const char *s); /* NULL: "-" and null */
 void table_uint(struct table *t, unsigned long long v);
 void table_bool(struct table *t, bool v); /* "yes"/"no", true/false */
 
+/* The rows as the JSON array (the table's: valid until it is freed). */
+json_t *table_json(struct table *t);
+
 /* Prints the table and frees it. */
 void table_print(struct table *t, bool json);
 void table_free(struct table *t);
