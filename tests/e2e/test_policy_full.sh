@@ -10,6 +10,13 @@ source "$(dirname "$0")/lib.sh"
 STORE=$WORK/store
 mkdir -p "$STORE"
 cp "$REPO/examples/store/"*.yaml "$STORE/"
+# the lab comes up on a store with a policy in it: web isolated, everything allowed in
+cat >"$STORE/web-open.yaml" <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-open, namespace: shop}
+spec: {podSelector: {matchLabels: {app: web}}, ingress: [{}]}
+EOF
 
 WEB=shop/web-1 CLIENT=default/client DB_IP=10.244.2.20 WEB_IP=10.244.1.10
 
