@@ -1120,7 +1120,7 @@ static int put_identity_name(struct compile *c, const struct identity *id)
 {
 	const struct pod_ref *p = &c->pods[id->pod_lo];
 	struct ew_identity_key key = { .identity = id->number };
-	struct ew_identity_name name;
+	struct ew_identity_name name = { 0 };
 	size_t len = p->len - 1, ns_len = strlen(p->text); /* len: without the last '\0' */
 
 	for (size_t i = 0; i < len && i < sizeof(name.text); i++) {
@@ -1140,7 +1140,7 @@ static int fill_identities(struct compile *c)
 			return -1;
 	for (size_t i = 0; i < c->n_cidrs; i++) {
 		struct ew_identity_key key = { .identity = c->cidrs[i].number };
-		struct ew_identity_name name;
+		struct ew_identity_name name = { 0 };
 
 		if (!c->cidrs[i].len)
 			continue;
@@ -1185,7 +1185,7 @@ static int put_rule_name(struct compile *c, size_t p, uint8_t dir, size_t index,
 {
 	const struct ew_network_policy *pol = &c->m->policies[p];
 	struct ew_policy_rule_key key = { .rule = rule };
-	struct ew_policy_rule_name name;
+	struct ew_policy_rule_name name = { 0 };
 	char part[48] = "", range[48];
 	size_t k, n;
 	int len;

@@ -1487,6 +1487,33 @@ Test(policy, identity_names_are_namespace_and_labels_or_the_cidr)
 	ew_policy_desired_free(&d);
 }
 
+/* What follows a name's end is zero: the agent diffs whole values with the
+ * maps, and anything else there would rewrite every name on every apply. */
+static void expect_zero_after_the_end(const struct ew_map_state *names, size_t cap)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		const char *text = ew_map_state_value(names, i);
+
+		for (size_t j = strnlen(text, cap); j < cap; j++)
+			cr_assert_eq(text[j], 0, "byte %zu of \"%s\" is %d", j, text, text[j]);
+	}
+}
+
+Test(policy, names_are_zero_after_their_end)
+{
+	struct ew_policy_desired d;
+	struct ew_network_policy *p = policy("x", "allow-c", "app=c");
+
+	ingress(p, peer_port(block("198.51.100.0/24", NULL), tcp(80)));
+	egress(p, peer_port(pod_peer("app=a"), port(EW_PROTO_UDP, 53, 0)));
+	compile(&on_a, &d);
+	cr_assert_gt(d.identities.n, 1);
+	cr_assert_gt(d.rules.n, 1);
+	expect_zero_after_the_end(&d.identities, EW_IDENTITY_NAME_LEN);
+	expect_zero_after_the_end(&d.rules, sizeof(struct ew_policy_rule_name));
+	ew_policy_desired_free(&d);
+}
+
 Test(policy, identity_names_that_do_not_fit_are_cut)
 {
 	struct ew_policy_desired d;
