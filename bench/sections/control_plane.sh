@@ -223,7 +223,7 @@ report_control_plane() { # RESULTS_JSON
 	| def ms: "\(.p50 | sig) / \(.p99 | sig) ms (\(.summary.min | sig)–\(.summary.max | sig))";
 	  def bucket(name; le): $p.metrics["\(name)_bucket{le=\"\(le)\"}"] as $b | $p.metrics["\(name)_count"] as $n
 		| if $b == null or $n == null or $n == 0 then "–" else "\($b * 100 / $n | round)% of \($n)" end;
-	"Policy edits: another agent, on a store of \($p.params.store), given \($p.params.edits) edits of that policy one after another (its port changes, so its `ew_policy` entry is replaced): each edit'\''s time from the file moved into the store to the agent'\''s next `programmed` log line that wrote something (that line'\''s timestamp, ms resolution), and the apply time that line states (compile and map writes; the agent reloads the store 100 ms after the first change it sees, to batch an editor'\''s writes).",
+	"Policy edits: another agent, on a store of \($p.params.store), given \($p.params.edits) edits of that policy one after another (its port changes, so its `ew_policy` entry is replaced): each edit'\''s time from the file moved into the store to the agent'\''s next `programmed` log line that wrote something (that line'\''s timestamp, ms resolution), and the apply time that line states (compile and map writes; the agent reads the store once it has been quiet for 20 ms, to batch an editor'\''s writes, and parses only the files that changed).",
 	"",
 	(["", "p50 / p99 (range)"] | row), "|---|---|",
 	(["store edit to datapath programmed", ($p.edit_ms | ms)] | row),
