@@ -11,13 +11,14 @@ WORK=$(mktemp -d /tmp/ew-e2e.XXXXXX)
 PASSED=0
 FAILED=0
 
+BG_PIDS=() # background processes of the test: stop_background (and cleanup) end them
+
 cleanup() {
+	stop_background
 	"$LAB" down >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-BG_PIDS=() # background processes of the test: stop_background ends them
 
 stop_background() { # TERM to each of BG_PIDS, then waits for them
 	local pid

@@ -24,16 +24,9 @@ VXLAN_PORT=4789
 FLANNEL_NS=$EW_LAB-ext-flannel
 FLANNEL_PORT=flan-c # its bridge port, in the lab's private underlay netns
 UNDERLAY_NS=$EW_LAB-underlay
-BG_PIDS=()
 
 overlay_cleanup() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BG_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	stop_background
 	ip -n "$UNDERLAY_NS" link del "$FLANNEL_PORT" 2>/dev/null
 	ip netns del "$FLANNEL_NS" 2>/dev/null
 	cleanup # lib.sh: lab down, $WORK

@@ -18,11 +18,6 @@ PROBE_TIMEOUT=${EW_PROBE_TIMEOUT:-1}
 NODE_A=192.168.77.11 NODE_B=192.168.77.12 EXT=192.168.77.100 EXT2=192.168.77.101
 SVC=10.96.0.10
 
-policy_cleanup() {
-	stop_background # lib.sh: the external hosts' responders, the held connections
-	cleanup         # lib.sh: lab down, $WORK
-}
-trap policy_cleanup EXIT
 
 # --- the cluster -------------------------------------------------------------------------------
 # Namespaces: default and qa without labels (but the defaulted

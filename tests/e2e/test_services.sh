@@ -16,26 +16,6 @@ cp "$REPO/examples/store/namespaces.yaml" "$STORE/"
 NODE_A=192.168.77.11 NODE_B=192.168.77.12 EXT=192.168.77.100
 CLI_A=10.244.1.30
 NODE_PORT=30080
-BG_PIDS=()
-
-services_cleanup() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${BG_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	cleanup # lib.sh: lab down, $WORK
-}
-trap services_cleanup EXIT
-
-# Whole files only: the agents watch the store with inotify, so every file is
-# written beside it and renamed into it.
-store_put() { # FILE: stdin becomes $STORE/FILE
-	cat >"$WORK/.$1.tmp" && mv "$WORK/.$1.tmp" "$STORE/$1"
-}
-
 node_file() { # NAME POD_CIDR INTERNAL_IP
 	store_put "node-$1.yaml" <<EOF
 apiVersion: v1
