@@ -40,6 +40,7 @@ static __always_inline bool ipv4_is_later_fragment(const struct iphdr *iph)
 /* What a packet's tuple holds besides addresses and protocol. */
 enum tuple_kind {
 	TUPLE_PORTS,	 /* TCP, UDP or SCTP: its ports */
+	TUPLE_TCP_SYN,	 /* TUPLE_PORTS of a TCP SYN without ACK: a new connection */
 	TUPLE_NO_PORTS,	 /* another protocol: ports 0 */
 	TUPLE_FRAGMENT,	 /* a later fragment: ports unknown, 0 */
 	TUPLE_TRUNCATED, /* TCP, UDP or SCTP without room for its ports */
@@ -60,6 +61,15 @@ struct icmp_echo {
 
 #define ICMP_ECHO_REPLY	  0
 #define ICMP_ECHO_REQUEST 8
+
+/* A TCP SYN without ACK, whole header: the first packet of a connection. */
+static __always_inline bool tcp_opens(const struct iphdr *iph, const struct cursor *c)
+{
+	const struct tcphdr *tcp = c->pos;
+
+	return iph->protocol == IPPROTO_TCP && (void *)(tcp + 1) <= c->end && tcp->syn &&
+	       !tcp->ack;
+}
 
 /* An echo request or reply with its identifier; TUPLE_NO_PORTS for other
  * ICMP messages and for a header too short to tell. */
@@ -101,14 +111,20 @@ static __always_inline enum tuple_kind packet_tuple(const struct iphdr *iph,
 		return TUPLE_TRUNCATED;
 	t->sport = ports[0];
 	t->dport = ports[1];
-	return TUPLE_PORTS;
+	return tcp_opens(iph, c) ? TUPLE_TCP_SYN : TUPLE_PORTS;
+}
+
+/* Whether packet_tuple() read the packet's ports. */
+static __always_inline bool tuple_has_ports(enum tuple_kind kind)
+{
+	return kind == TUPLE_PORTS || kind == TUPLE_TCP_SYN;
 }
 
 /* Services translate TCP and UDP with their ports. */
 static __always_inline bool tuple_is_tcp_udp(const struct ew_ct_key *t,
 					     enum tuple_kind kind)
 {
-	return kind == TUPLE_PORTS &&
+	return tuple_has_ports(kind) &&
 	       (t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP);
 }
 

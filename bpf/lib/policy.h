@@ -61,7 +61,7 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 		.subject = subject,
 		.dir = dir,
 		.proto = t->proto,
-		.port = kind == TUPLE_PORTS ? t->dport : 0,
+		.port = tuple_has_ports(kind) ? t->dport : 0,
 	};
 
 	if (dir == EW_DIR_INGRESS && peer.identity == EW_IDENTITY_HOST)
@@ -72,9 +72,12 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 	       policy_entry_exists(&key, EW_IDENTITY_ANY);
 }
 
-/* A packet of a tracked connection: either way, but an echo request only
+/*
+ * A packet of a tracked connection: either way, but an echo request only
  * as its own flow and an echo reply only as the reverse of a request, so a
- * ping a pod sent lets no one ping it. */
+ * ping a pod sent lets no one ping it; and never a TCP SYN, so a new
+ * connection that reuses a tracked tuple is judged by the policy of now.
+ */
 static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple_kind kind)
 {
 	struct ew_ct_key key = *t;
@@ -83,6 +86,8 @@ static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple
 		.dport = t->sport, .proto = t->proto,
 	};
 
+	if (kind == TUPLE_TCP_SYN)
+		return false;
 	return (kind != TUPLE_ECHO_REPLY && ct_lookup(&key, EW_CT_POLICY)) ||
 	       (kind != TUPLE_ECHO_REQUEST && ct_lookup(&reverse, EW_CT_POLICY));
 }

@@ -157,6 +157,7 @@ struct flow {
 	uint32_t saddr, daddr;
 	uint16_t sport, dport; /* for ICMP: the echo id and sequence */
 	uint16_t frag_off;
+	uint8_t tcp_flags; /* TH_SYN: a connection's first packet */
 };
 
 static struct flow flow(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t daddr,
@@ -168,7 +169,17 @@ static struct flow flow(uint8_t proto, uint32_t saddr, uint16_t sport, uint32_t 
 
 static struct flow tcp(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport)
 {
-	return flow(IPPROTO_TCP, saddr, sport, daddr, dport);
+	struct flow f = flow(IPPROTO_TCP, saddr, sport, daddr, dport);
+
+	f.tcp_flags = TH_SYN;
+	return f;
+}
+
+/* A later packet of TCP connection f: no SYN. */
+static struct flow established(struct flow f)
+{
+	f.tcp_flags = TH_ACK;
+	return f;
 }
 
 static struct flow udp(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport)
@@ -184,9 +195,13 @@ static struct flow icmp_echo(uint32_t saddr, uint32_t daddr)
 
 static struct flow reply_of(struct flow f)
 {
+	struct flow r = flow(f.proto, f.daddr, f.dport, f.saddr, f.sport);
+
 	if (f.proto == IPPROTO_ICMP)
 		return flow(f.proto, f.daddr, f.sport, f.saddr, ICMP_ECHOREPLY);
-	return flow(f.proto, f.daddr, f.dport, f.saddr, f.sport);
+	if (f.proto == IPPROTO_TCP)
+		r.tcp_flags = TH_SYN | TH_ACK;
+	return r;
 }
 
 /* f sent to daddr:dport instead (translated by a service, or another port). */
@@ -214,7 +229,10 @@ static struct flow first_fragment(struct flow f)
 static void flow_layers(struct pkt *p, struct flow f, uint8_t ttl)
 {
 	pkt_ipv4(p, f.saddr, f.daddr, f.proto, ttl);
-	pkt_l4(p, f.proto, f.sport, f.dport);
+	if (f.proto == IPPROTO_TCP)
+		pkt_tcp(p, f.sport, f.dport, f.tcp_flags);
+	else
+		pkt_l4(p, f.proto, f.sport, f.dport);
 	pkt_payload(p, PAYLOAD, sizeof(PAYLOAD) - 1);
 	pkt_finish(p);
 	if (f.frag_off) {
@@ -704,6 +722,35 @@ Test(policy, reply_of_an_ingress_allowed_connection_passes_the_senders_isolation
 	expect_stopped(FROM_POD, reply_of(f), DENIED);
 	expect_arrival(FROM_POD, f);
 	expect_only_the_reply_comes_back(FROM_POD, f);
+}
+
+/* A tracked connection keeps passing when its rule goes away; a new one on
+ * the same tuple (its SYN) is judged by the rules of now. */
+Test(policy, syn_on_a_tracked_tuple_is_judged_again)
+{
+	struct flow f = tcp(IP_A, CPORT, IP_B, 80);
+
+	endpoint(POD_B, EW_EP_INGRESS_ISOLATED);
+	allow(ID_SERVER, ID_CLIENT, IN, IPPROTO_TCP, 80);
+	expect_arrival(FROM_POD, f);
+	expect_tracked(f);
+	cr_assert_eq(bh_del_policy(&h, ID_SERVER, ID_CLIENT, IN, IPPROTO_TCP, 80, PREFIX_PORT), 0);
+	expect_arrival(FROM_POD, established(f));
+	expect_stopped(FROM_POD, f, DENIED);
+	expect_policy_entries(1);
+}
+
+/* A's connection to B, A isolated for ingress only, brings its SYN-ACK back;
+ * a SYN from B on the reverse tuple opens a connection to A: judged. */
+Test(policy, syn_on_the_reverse_of_a_tracked_connection_is_judged)
+{
+	struct flow f = tcp(IP_A, CPORT, IP_B, 80);
+
+	endpoint(POD_A, EW_EP_INGRESS_ISOLATED);
+	expect_arrival(FROM_POD, f);
+	expect_arrival(FROM_POD, reply_of(f));
+	expect_arrival(FROM_POD, established(reply_of(f)));
+	expect_stopped(FROM_POD, tcp(IP_B, 80, IP_A, CPORT), DENIED);
 }
 
 /* A ping of A, isolated for ingress only, is tracked: its reply comes back,

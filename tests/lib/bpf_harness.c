@@ -417,19 +417,39 @@ int bh_add_ipcache(struct bh *h, uint32_t addr, uint32_t prefixlen, uint32_t ide
 	return map_write(h->ipcache_fd, &key, &id, "bh_add_ipcache", what);
 }
 
-int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
-		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule)
+/* The policy entry's key, and in what its description. */
+static struct ew_policy_key policy_key(uint32_t subject, uint32_t peer, uint8_t dir,
+				       uint8_t proto, uint16_t port, uint32_t prefixlen,
+				       char *what, size_t len)
 {
-	struct ew_policy_key key = {
+	snprintf(what, len, "policy entry %u -> %u %s %u/%u (/%u)", subject, peer,
+		 dir == EW_DIR_INGRESS ? "ingress" : "egress", port, proto, prefixlen);
+	return (struct ew_policy_key){
 		.prefixlen = prefixlen, .subject = subject, .peer = peer,
 		.dir = dir, .proto = proto, .port = htons(port),
 	};
+}
+
+int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule)
+{
 	struct ew_policy_entry entry = { .rule = rule };
 	char what[96];
+	struct ew_policy_key key = policy_key(subject, peer, dir, proto, port, prefixlen,
+					      what, sizeof(what));
 
-	snprintf(what, sizeof(what), "policy entry %u -> %u %s %u/%u (/%u)", subject, peer,
-		 dir == EW_DIR_INGRESS ? "ingress" : "egress", port, proto, prefixlen);
 	return map_write(h->policy_fd, &key, &entry, "bh_add_policy", what);
+}
+
+int bh_del_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+		  uint8_t proto, uint16_t port, uint32_t prefixlen)
+{
+	char what[96];
+	struct ew_policy_key key = policy_key(subject, peer, dir, proto, port, prefixlen,
+					      what, sizeof(what));
+
+	return map_result(bpf_map_delete_elem(h->policy_fd, &key), "bh_del_policy", "delete",
+			  what);
 }
 
 int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry)

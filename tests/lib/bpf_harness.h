@@ -129,6 +129,8 @@ int bh_add_ipcache(struct bh *h, uint32_t addr, uint32_t prefixlen, uint32_t ide
 		   uint32_t cidr_identity);
 int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
 		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule);
+int bh_del_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+		  uint8_t proto, uint16_t port, uint32_t prefixlen);
 
 /* The conntrack entry of key: 0, -ENOENT or another negative errno. */
 int bh_ct_lookup(struct bh *h, const struct ew_ct_key *key, struct ew_ct_entry *entry);
