@@ -72,6 +72,27 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 	       policy_entry_exists(&key, EW_IDENTITY_ANY);
 }
 
+/* A tracked connection other than TCP is over this long after its last
+ * packet (Cilium's non-TCP lifetime); a TCP one needs none: its next
+ * connection starts with a SYN, which is judged. */
+#define EW_CT_POLICY_IDLE_NS (60 * 1000000000ULL)
+
+/* Whether key is tracked; an entry whose connection is over is deleted, so
+ * that the next packet, judged, can track it anew. */
+static __always_inline bool policy_entry_live(struct ew_ct_key *key)
+{
+	struct ew_ct_entry *e = ct_find(key, EW_CT_POLICY);
+
+	if (!e)
+		return false;
+	if (key->proto != IPPROTO_TCP && bpf_ktime_get_ns() - e->seen_ns > EW_CT_POLICY_IDLE_NS) {
+		bpf_map_delete_elem(&ew_ct, key);
+		return false;
+	}
+	ct_refresh(e);
+	return true;
+}
+
 /*
  * A packet of a tracked connection: either way, but an echo request only
  * as its own flow and an echo reply only as the reverse of a request, so a
@@ -88,8 +109,8 @@ static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple
 
 	if (kind == TUPLE_TCP_SYN)
 		return false;
-	return (kind != TUPLE_ECHO_REPLY && ct_lookup(&key, EW_CT_POLICY)) ||
-	       (kind != TUPLE_ECHO_REQUEST && ct_lookup(&reverse, EW_CT_POLICY));
+	return (kind != TUPLE_ECHO_REPLY && policy_entry_live(&key)) ||
+	       (kind != TUPLE_ECHO_REQUEST && policy_entry_live(&reverse));
 }
 
 static __always_inline void policy_track(const struct ew_ct_key *t)

@@ -740,6 +740,38 @@ Test(policy, syn_on_a_tracked_tuple_is_judged_again)
 	expect_policy_entries(1);
 }
 
+/* The tracked connection of f, as if its last packet was seconds ago. */
+static void age_tracked(struct flow f, uint64_t seconds)
+{
+	struct ew_ct_key key = policy_key(f);
+	struct ew_ct_entry e;
+
+	cr_assert_eq(bh_ct_lookup(&h, &key, &e), 0, "f is not tracked");
+	e.seen_ns -= seconds * 1000000000ull;
+	cr_assert_eq(bh_ct_update(&h, &key, &e), 0);
+}
+
+/* A UDP exchange is over a minute after its last packet: the reply of an
+ * old query is judged, and the next query tracks anew. TCP is not aged. */
+Test(policy, udp_tracking_ends_after_a_minute_idle_tcp_does_not)
+{
+	struct flow q = udp(IP_A, CPORT, IP_B, 53), c = tcp(IP_A, CPORT, IP_B, 80);
+
+	endpoint(POD_A, EW_EP_INGRESS_ISOLATED);
+	expect_arrival(FROM_POD, q);
+	expect_arrival(FROM_POD, c);
+	age_tracked(q, 59);
+	expect_arrival(FROM_POD, reply_of(q));
+	age_tracked(q, 61);
+	age_tracked(c, 3600);
+	expect_stopped(FROM_POD, reply_of(q), DENIED);
+	expect_policy_entries(1);
+	expect_arrival(FROM_POD, established(reply_of(c)));
+	expect_arrival(FROM_POD, q);
+	expect_arrival(FROM_POD, reply_of(q));
+	expect_policy_entries(2);
+}
+
 /* A's connection to B, A isolated for ingress only, brings its SYN-ACK back;
  * a SYN from B on the reverse tuple opens a connection to A: judged. */
 Test(policy, syn_on_the_reverse_of_a_tracked_connection_is_judged)
