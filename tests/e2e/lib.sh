@@ -8,6 +8,7 @@ export EW_BUILD_DIR=$BUILD
 export EW_LAB=${EW_LAB:-t$$}
 LAB=$REPO/tools/lab/lab
 WORK=$(mktemp -d /tmp/ew-e2e.XXXXXX)
+cp "$REPO/tests/e2e/http_wire.py" "$WORK/" # what the tests' Python clients import
 PASSED=0
 FAILED=0
 

@@ -129,14 +129,7 @@ done
 cat >"$WORK/probe.py" <<'EOF'
 import os, socket, sys, threading, time
 
-def plain(s):
-    s.sendall(b"hello\n")
-    buf = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            return buf.decode().strip()
-        buf += d
+from http_wire import http, plain
 
 def probe(proto, ip, port, t):
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
@@ -154,24 +147,6 @@ def probe(proto, ip, port, t):
         return "refused"
     except OSError as e:
         return "error " + (e.strerror or type(e).__name__).replace(" ", "_")
-
-def http(s):
-    s.sendall(b"GET / HTTP/1.1\r\nHost: p\r\n\r\n")
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        if not d:
-            raise ConnectionError("closed")
-        buf += d
-    head, body = buf.split(b"\r\n\r\n", 1)
-    n = next(int(l.split(b":")[1]) for l in head.split(b"\r\n")
-             if l.lower().startswith(b"content-length:"))
-    while len(body) < n:
-        d = s.recv(4096)
-        if not d:
-            raise ConnectionError("closed")
-        body += d
-    return body.decode().strip()
 
 def attempt(f, *a):
     try:

@@ -99,8 +99,10 @@ service_file sticky $STICKY_IP '{app: spread}' "[$HTTP]" 'sessionAffinity: Clien
 	'sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}'
 service_file named $NAMED_IP '{app: named}' '[{name: web, port: 80, targetPort: web-alt}]'
 service_file sliced $SLICED_IP - '[{port: 80, targetPort: 8080}]'
-# sp-a2 is ready; sp-b1 is terminating but still serving.
-store_put slice-sliced.yaml <<'EOF'
+# The slice of service sliced: sp-a2 (10.244.1.12) with CONDITIONS; sp-b1
+# terminating but still serving.
+sliced_slice() { # CONDITIONS
+	store_put slice-sliced.yaml <<EOF
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -113,12 +115,14 @@ ports:
   - {port: 8080, protocol: TCP}
 endpoints:
   - addresses: [10.244.1.12]
-    conditions: {ready: true}
+    conditions: $1
     nodeName: node-a
   - addresses: [10.244.2.11]
     conditions: {ready: false, serving: true, terminating: true}
     nodeName: node-b
 EOF
+}
+sliced_slice '{ready: true}'
 service_file empty $EMPTY_IP '{app: nothing}' "[$HTTP]"
 service_file edit $EDIT_IP '{app: spread}' "[$HTTP]"
 
@@ -139,38 +143,7 @@ fi
 cat >"$WORK/client.py" <<'EOF'
 import collections, os, socket, sys, time
 
-def request(s):
-    s.sendall(b"GET / HTTP/1.1\r\nHost: svc\r\n\r\n")
-
-def http(s):
-    request(s)
-    return response(s)
-
-def response(s):
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        if not d:
-            raise ConnectionError("closed")
-        buf += d
-    head, body = buf.split(b"\r\n\r\n", 1)
-    length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n")
-                  if l.lower().startswith(b"content-length:"))
-    while len(body) < length:
-        d = s.recv(4096)
-        if not d:
-            raise ConnectionError("closed")
-        body += d
-    return body.decode().strip()
-
-def plain(s):
-    s.sendall(b"hello\n")
-    buf = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            return buf.decode().strip()
-        buf += d
+from http_wire import http, plain, request, response
 
 def ask(ip, port, mode):
     if mode == "udp":
@@ -492,25 +465,7 @@ show "$WORK/sliced.txt"
 check "30 connections to $SLICED_IP:80 reach only the ready endpoint sp-a2, not the terminating sp-b1" \
 	only "$WORK/sliced.txt" default/sp-a2
 # With no ready endpoint left, the serving terminating one takes new connections.
-store_put slice-sliced.yaml <<'EOF'
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: sliced-1
-  namespace: default
-  labels:
-    kubernetes.io/service-name: sliced
-addressType: IPv4
-ports:
-  - {port: 8080, protocol: TCP}
-endpoints:
-  - addresses: [10.244.1.12]
-    conditions: {ready: false, serving: false, terminating: true}
-    nodeName: node-a
-  - addresses: [10.244.2.11]
-    conditions: {ready: false, serving: true, terminating: true}
-    nodeName: node-b
-EOF
+sliced_slice '{ready: false, serving: false, terminating: true}'
 check "with no ready endpoint left, node-a falls back to the serving sp-b1" \
 	wait_for 5 backends_are node-a $SLICED_IP 80 "10.244.2.11:8080"
 conns default/cli-a $SLICED_IP 80 30 http >"$WORK/sliced-2.txt"
