@@ -14,7 +14,7 @@
 
 /* Bumped whenever a map layout below changes; bpfctl refuses to read pins of
  * another version rather than misinterpret them. */
-#define EW_ABI_VERSION 3
+#define EW_ABI_VERSION 4
 
 /* Map names: also the pin file names under the bpffs root (<root>/maps/). */
 #define EW_MAP_ENDPOINTS "ew_endpoints"
@@ -34,6 +34,8 @@
 #define EW_MAP_POLICY	   "ew_policy"
 #define EW_MAP_IDENTITIES  "ew_identities"
 #define EW_MAP_POLICY_RULES "ew_policy_rules"
+#define EW_MAP_VERDICTS	   "ew_verdicts"
+#define EW_MAP_HTTP_STATS  "ew_http_stats"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
@@ -106,6 +108,11 @@ enum ew_endpoint_flags {
 	EW_EP_EGRESS_ISOLATED = 1 << 1,
 	/* The agent could not program the pod's policy: nothing passes. */
 	EW_EP_POLICY_FAILED = 1 << 2,
+	/* Some ew_policy entry of the pod's, for this direction, is L7: the
+	 * pod's connections may have been handed to the proxy, so packets
+	 * between it and its peers may be for one of the proxy's sockets. */
+	EW_EP_INGRESS_L7 = 1 << 3,
+	EW_EP_EGRESS_L7 = 1 << 4,
 };
 
 struct ew_endpoint {
@@ -235,6 +242,7 @@ enum ew_ct_type {
 enum ew_ct_flags {
 	EW_CT_SNAT = 1 << 0,	 /* the client's source was translated */
 	EW_CT_NODEPORT = 1 << 1, /* the client is outside: replies leave by the underlay */
+	EW_CT_PROXY = 1 << 2,	 /* POLICY: the connection's packets go to the L7 proxy */
 };
 
 struct ew_ct_key {
@@ -307,9 +315,54 @@ struct ew_policy_key {
 	__u16 port;	/* the subject's for ingress, the peer's for egress */
 };
 
+enum ew_policy_flags {
+	/* Allowed only through the L7 proxy, which checks each HTTP request.
+	 * An entry without it that also matches (an L4 rule for the same
+	 * peer and port) lifts the L7 check, as in Cilium. */
+	EW_POLICY_L7 = 1 << 0,
+};
+
 struct ew_policy_entry {
 	__u32 rule;	/* which rule allowed it, for bpfctl (agent's numbering) */
-	__u32 flags;	/* reserved, 0 */
+	__u32 flags;	/* enum ew_policy_flags */
+};
+
+/*
+ * The L7 proxy (edgewire-proxy) in each node's network namespace. The
+ * datapath hands it an L7-policed TCP connection with bpf_sk_assign() and
+ * EW_MARK_TO_PROXY, which a policy route (EW_PROXY_ROUTE_TABLE) delivers
+ * locally; the proxy reaches the server from the client's own address
+ * (IP_TRANSPARENT) with EW_MARK_FROM_PROXY on its socket, which tells the
+ * datapath the connection's requests were checked.
+ */
+#define EW_PROXY_ADDR	     0x7f000001 /* 127.0.0.1, host byte order */
+#define EW_PROXY_PORT	     15080
+#define EW_MARK_MASK	     0x00ff0000
+#define EW_MARK_TO_PROXY     0x00e10000
+#define EW_MARK_FROM_PROXY   0x00e20000
+#define EW_PROXY_ROUTE_TABLE 231
+#define EW_PROXY_RULE_PREF   90
+
+/* ew_verdicts: per-CPU array indexed by ew_verdict_index(verdict, dir):
+ * packets of isolated pods that policy judged (tracked ones are not). */
+enum ew_verdict {
+	EW_VERDICT_ALLOWED = 0,
+	EW_VERDICT_PROXIED = 1, /* allowed, to the L7 proxy */
+	EW_VERDICT_DENIED = 2,
+	EW_VERDICT_MAX,
+};
+
+/* ew_http_stats: hash, HTTP requests the proxy judged, written by it. */
+struct ew_http_stats_key {
+	__u32 rule;	/* ew_policy_rules number of the rule that allowed it; 0 */
+	__u8 reason;	/* EW_REASON_FORWARD (allowed), _DROP_POLICY_DENIED
+			 * (answered 403), _DROP_MALFORMED (400, closed) */
+	__u8 dir;	/* enum ew_dir of the policy that judged it */
+	__u16 pad;
+};
+
+struct ew_http_stats {
+	__u64 requests;
 };
 
 /*
@@ -363,9 +416,21 @@ static inline __u32 ew_metrics_index(__u32 reason, __u32 dir)
 	return reason * EW_DIR_MAX + dir;
 }
 
+#define EW_VERDICTS_SIZE (EW_VERDICT_MAX * EW_DIR_MAX)
+
+static inline __u32 ew_verdict_index(__u32 verdict, __u32 dir)
+{
+	return verdict * EW_DIR_MAX + dir;
+}
+
 /* ew_events: records in the ring buffer. */
 enum ew_event_type {
 	EW_EVENT_DROP = 1,
+	/* A packet policy allowed that opened a connection (reason forward,
+	 * or proxy when it went to the L7 proxy), with the rule. */
+	EW_EVENT_POLICY = 2,
+	/* An HTTP request the proxy judged: struct ew_http_event. */
+	EW_EVENT_HTTP = 3,
 };
 
 struct ew_event {
@@ -380,6 +445,22 @@ struct ew_event {
 	__u16 sport;
 	__u16 dport;
 	__u32 len;	 /* packet length */
+	__u32 rule;	 /* POLICY, HTTP: ew_policy_rules number; 0: none known */
+	__u32 pad;
+};
+
+/* An HTTP request line as the proxy saw it, cut to fit and NUL-terminated. */
+#define EW_HTTP_METHOD_LEN 16
+#define EW_HTTP_PATH_LEN   128
+
+struct ew_http_event {
+	struct ew_event ev; /* type HTTP; reason as in ew_http_stats_key;
+			     * addresses and ports: client and server */
+	__u16 status;	    /* what the client was answered: the server's
+			     * status, or 403 or 400 from the proxy */
+	__u16 pad[3];
+	char method[EW_HTTP_METHOD_LEN];
+	char path[EW_HTTP_PATH_LEN];
 };
 
 /* ew_event_stats: per-CPU array[1], what happened to events. */
@@ -410,7 +491,10 @@ _Static_assert(sizeof(struct ew_node_key) == 4, "ew_node_key layout");
 _Static_assert(sizeof(struct ew_node_info) == 4, "ew_node_info layout");
 _Static_assert(sizeof(struct ew_metrics) == 16, "ew_metrics layout");
 _Static_assert(sizeof(struct ew_config) == 32, "ew_config layout");
-_Static_assert(sizeof(struct ew_event) == 32, "ew_event layout");
+_Static_assert(sizeof(struct ew_event) == 40, "ew_event layout");
+_Static_assert(sizeof(struct ew_http_event) == 192, "ew_http_event layout");
+_Static_assert(sizeof(struct ew_http_stats_key) == 8, "ew_http_stats_key layout");
+_Static_assert(sizeof(struct ew_http_stats) == 8, "ew_http_stats layout");
 _Static_assert(sizeof(struct ew_event_stats) == 40, "ew_event_stats layout");
 _Static_assert(sizeof(struct ew_lb_frontend_key) == 8, "ew_lb_frontend_key layout");
 _Static_assert(sizeof(struct ew_lb_frontend) == 16, "ew_lb_frontend layout");

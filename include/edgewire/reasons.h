@@ -15,6 +15,7 @@
 	X(ENCAP, 3, "encap", "sent in VXLAN to the node that owns the pod")        \
 	X(TO_UNDERLAY, 4, "to-underlay",                                           \
 	  "NodePort reply sent out the underlay to its external client")           \
+	X(PROXY, 5, "proxy", "handed to the L7 proxy, which checks each request")  \
 	X(DROP_MALFORMED, 16, "malformed", "truncated or invalid header")          \
 	X(DROP_UNSUPPORTED_L3, 17, "unsupported-l3",                               \
 	  "ethertype other than IPv4 and ARP")                                     \
@@ -47,7 +48,9 @@
 	X(DROP_FRAGMENT, 31, "fragment",                                           \
 	  "a later IP fragment of an isolated pod: its ports are unknown")         \
 	X(DROP_POLICY_FAILED, 32, "policy-failed",                                 \
-	  "the pod's policy could not be programmed: it fails closed")
+	  "the pod's policy could not be programmed: it fails closed")           \
+	X(DROP_PROXY_UNREACHABLE, 33, "proxy-unreachable",                         \
+	  "L7-policed, but the L7 proxy is not running or cannot be reached")
 
 enum ew_reason {
 #define EW_REASON_ENUM(name, code, str, desc) EW_REASON_##name = code,
