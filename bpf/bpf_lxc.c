@@ -14,6 +14,7 @@
 #include "lib/metrics.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
+#include "lib/proxy.h"
 #include "lib/route.h"
 #include "lib/service.h"
 
@@ -36,47 +37,78 @@ static __always_inline int to_stack(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-/* Routes the IPv4 packet (services translated, egress policy passed) to
- * its destination; t is its tuple between the pods, track what the egress
- * verdict said of tracking it. */
-static __always_inline int route_from_pod(struct __sk_buff *skb, struct ethhdr *eth,
-					  struct iphdr *iph, const struct ew_ct_key *t,
-					  enum tuple_kind kind, bool track)
+/* Out of this node or to its stack; the egress verdict (forward or proxy)
+ * was the last. */
+static __always_inline int leave_node(struct __sk_buff *skb, struct iphdr *iph,
+				      const struct ew_route *route, const struct ew_ct_key *t,
+				      const struct policy_open *open, int egress)
 {
-	struct ew_endpoint *dst = endpoint_lookup(iph->daddr);
-	struct ew_route *route = dst ? NULL : route_lookup(iph->daddr);
-	int reason;
-
-	/* A local pod judges the packet again below: tracked only after that. */
-	if (track && !dst)
-		policy_track(t);
-	if (!dst && !route)
+	if (egress == EW_REASON_PROXY)
+		return to_proxy_tracked(skb, t, open, EW_DIR_EGRESS);
+	if (open->track)
+		policy_track(skb, t, open);
+	if (!route)
 		return to_stack(skb);
-	if (route && (route->flags & EW_ROUTE_LOCAL))
+	if (route->flags & EW_ROUTE_LOCAL)
 		return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_EGRESS);
-	if (route && (route->flags & EW_ROUTE_CLUSTER))
+	if (route->flags & EW_ROUTE_CLUSTER)
 		return drop(skb, EW_REASON_DROP_NO_NODE, EW_DIR_EGRESS);
 	/* The stack answers an expiring TTL with ICMP time exceeded. */
 	if (iph->ttl <= 1)
 		return to_stack(skb);
-	if (route)
-		return to_remote_node(skb, iph, route, EW_DIR_EGRESS);
-	reason = policy_judge(dst, EW_DIR_INGRESS, t, kind, &track);
+	return to_remote_node(skb, iph, route, EW_DIR_EGRESS);
+}
+
+/* To dst, a pod of this node, which judges the packet too: tracked only
+ * after both verdicts allowed it. */
+static __always_inline int to_node_pod(struct __sk_buff *skb, struct ethhdr *eth,
+				       struct iphdr *iph, const struct ew_endpoint *dst,
+				       const struct ew_ct_key *t, enum tuple_kind kind,
+				       struct policy_open *open, int egress)
+{
+	int reason;
+
+	if (iph->ttl <= 1)
+		return to_stack(skb);
+	reason = policy_judge(dst, EW_DIR_INGRESS, t, kind, open);
+	if (reason == EW_REASON_PROXY || (reason == EW_REASON_FORWARD && egress == EW_REASON_PROXY))
+		return to_proxy_tracked(skb, t, open,
+					reason == EW_REASON_PROXY ? EW_DIR_INGRESS : EW_DIR_EGRESS);
 	if (reason != EW_REASON_FORWARD)
 		return drop(skb, reason, EW_DIR_INGRESS);
-	if (track)
-		policy_track(t);
+	if (open->track)
+		policy_track(skb, t, open);
 	ipv4_dec_ttl(iph);
 	return to_endpoint(skb, eth, dst, EW_DIR_EGRESS);
+}
+
+/* Routes the IPv4 packet of pod src (services translated, egress policy
+ * passed with verdict egress: forward or proxy) to its destination; t is
+ * its tuple between the pods, open what the egress judge said of the
+ * connection it opens. */
+static __always_inline int route_from_pod(struct __sk_buff *skb, struct ethhdr *eth,
+					  struct iphdr *iph, const struct ew_endpoint *src,
+					  const struct ew_ct_key *t, enum tuple_kind kind,
+					  struct policy_open *open, int egress)
+{
+	struct ew_endpoint *dst = endpoint_lookup(iph->daddr);
+	struct bpf_sock *sk;
+
+	if (((src->flags & EW_EP_INGRESS_L7) || (dst && (dst->flags & EW_EP_EGRESS_L7))) &&
+	    (sk = proxy_upstream(skb, t)))
+		return proxy_deliver(skb, sk, EW_DIR_EGRESS);
+	if (dst)
+		return to_node_pod(skb, eth, iph, dst, t, kind, open, egress);
+	return leave_node(skb, iph, route_lookup(iph->daddr), t, open, egress);
 }
 
 static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 					 struct cursor *c, struct ethhdr *eth)
 {
 	struct iphdr *iph = parse_iphdr(c);
+	struct policy_open open = {};
 	struct ew_endpoint *src;
 	enum tuple_kind kind;
-	bool track = false;
 	struct ew_ct_key t;
 	int reason, verdict;
 
@@ -90,12 +122,15 @@ static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 	verdict = service_xlate(skb, &t, kind, c->pos - (void *)(long)skb->data);
 	reason = verdict;
 	if (verdict == EW_REASON_FORWARD || verdict == EW_REASON_TO_UNDERLAY)
-		reason = policy_judge(src, EW_DIR_EGRESS, &t, kind, &track);
-	if (reason != EW_REASON_FORWARD)
+		reason = policy_judge(src, EW_DIR_EGRESS, &t, kind, &open);
+	if (reason != EW_REASON_FORWARD && reason != EW_REASON_PROXY)
 		return drop(skb, reason, EW_DIR_EGRESS);
 	if (verdict == EW_REASON_TO_UNDERLAY) {
-		if (track)
-			policy_track(&t);
+		/* A NodePort reply: never the start of a connection to proxy. */
+		if (reason == EW_REASON_PROXY)
+			return drop(skb, EW_REASON_DROP_PROXY_UNREACHABLE, EW_DIR_EGRESS);
+		if (open.track)
+			policy_track(skb, &t, &open);
 		return to_underlay(skb, EW_DIR_EGRESS);
 	}
 
@@ -105,7 +140,7 @@ static __always_inline int ipv4_from_pod(struct __sk_buff *skb,
 	iph = eth ? parse_iphdr(c) : NULL;
 	if (!iph)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_EGRESS);
-	return route_from_pod(skb, eth, iph, &t, kind, track);
+	return route_from_pod(skb, eth, iph, src, &t, kind, &open, reason);
 }
 
 SEC("tc")
@@ -130,10 +165,24 @@ int from_container(struct __sk_buff *skb)
 	}
 }
 
-/* What the stack hands a pod passes the pod's ingress policy first. */
+/* Whether the proxy sent skb from its upstream socket: its requests were
+ * checked. */
+static __always_inline bool from_proxy(const struct __sk_buff *skb)
+{
+	return (skb->mark & EW_MARK_MASK) == EW_MARK_FROM_PROXY;
+}
+
+/*
+ * What the stack hands a pod passes the pod's ingress policy first. Replies
+ * of services are translated back here too: the L7 proxy answers a client
+ * from the backend's address. A connection to proxy that came through the
+ * stack (not from the proxy) cannot be handed to it from here, egress: it
+ * fails closed.
+ */
 SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
+	struct policy_open open = {};
 	struct ew_endpoint *ep;
 	enum tuple_kind kind;
 	struct ethhdr *eth;
@@ -154,9 +203,18 @@ int to_container(struct __sk_buff *skb)
 	if (!ep)
 		return TC_ACT_OK;
 	kind = packet_tuple(iph, &c, &t);
-	reason = policy_check(ep, EW_DIR_INGRESS, &t, kind);
+	reason = service_xlate(skb, &t, kind, c.pos - (void *)(long)skb->data);
 	if (reason != EW_REASON_FORWARD)
 		return drop(skb, reason, EW_DIR_INGRESS);
+	reason = policy_judge(ep, EW_DIR_INGRESS, &t, kind, &open);
+	if (reason == EW_REASON_PROXY) {
+		reason = from_proxy(skb) ? EW_REASON_FORWARD : EW_REASON_DROP_PROXY_UNREACHABLE;
+		open.proxy = false;
+	}
+	if (reason != EW_REASON_FORWARD)
+		return drop(skb, reason, EW_DIR_INGRESS);
+	if (open.track)
+		policy_track(skb, &t, &open);
 	return TC_ACT_OK;
 }
 

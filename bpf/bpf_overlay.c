@@ -4,6 +4,8 @@
  * InternalIP): VXLAN from other nodes is checked, decapsulated and handed
  * straight to the destination pod. NodePort connections bpf_xdp.c sent to
  * pods on other nodes leave in VXLAN. Everything else passes untouched.
+ * TC egress on the same interface (from_host): the node's own packets to
+ * pods on other nodes leave in VXLAN too.
  */
 #include "lib/common.h"
 #include "lib/config.h"
@@ -15,6 +17,7 @@
 #include "lib/metrics.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
+#include "lib/proxy.h"
 #include "lib/route.h"
 #include "lib/service.h"
 
@@ -55,6 +58,28 @@ static __always_inline int check_vxlan(struct cursor *c, const struct iphdr *out
 	return f->inner_ip ? EW_REASON_FORWARD : EW_REASON_DROP_MALFORMED;
 }
 
+/* Decapsulated packet t for ep, a pod of this node: to the proxy's
+ * socket it is for, to the proxy, or past ep's ingress policy to ep. */
+static __always_inline int overlay_to_pod(struct __sk_buff *skb, struct ethhdr *eth,
+					  const struct ew_endpoint *ep, const struct ew_ct_key *t,
+					  enum tuple_kind kind)
+{
+	struct policy_open open = {};
+	struct bpf_sock *sk;
+	int reason;
+
+	if ((ep->flags & EW_EP_EGRESS_L7) && (sk = proxy_upstream(skb, t)))
+		return proxy_deliver(skb, sk, EW_DIR_INGRESS);
+	reason = policy_judge(ep, EW_DIR_INGRESS, t, kind, &open);
+	if (reason == EW_REASON_PROXY)
+		return to_proxy_tracked(skb, t, &open, EW_DIR_INGRESS);
+	if (reason != EW_REASON_FORWARD)
+		return drop(skb, reason, EW_DIR_INGRESS);
+	if (open.track)
+		policy_track(skb, t, &open);
+	return to_endpoint(skb, eth, ep, EW_DIR_INGRESS);
+}
+
 /* Decapsulated VXLAN for this node's pods, as [eth][IPv4]. Replies of
  * services whose client is here are translated back first. */
 static __always_inline int to_local_pod(struct __sk_buff *skb)
@@ -86,12 +111,8 @@ static __always_inline int to_local_pod(struct __sk_buff *skb)
 	if (!iph)
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
 	ep = endpoint_lookup(iph->daddr);
-	if (ep) {
-		reason = policy_check(ep, EW_DIR_INGRESS, &t, kind);
-		if (reason != EW_REASON_FORWARD)
-			return drop(skb, reason, EW_DIR_INGRESS);
-		return to_endpoint(skb, eth, ep, EW_DIR_INGRESS);
-	}
+	if (ep)
+		return overlay_to_pod(skb, eth, ep, &t, kind);
 	route = route_lookup(iph->daddr);
 	if (route && (route->flags & EW_ROUTE_LOCAL))
 		return drop(skb, EW_REASON_DROP_NO_ENDPOINT, EW_DIR_INGRESS);
@@ -184,6 +205,41 @@ int from_underlay(struct __sk_buff *skb)
 	if (vxlan_decap(skb, outer_len))
 		return drop(skb, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS);
 	return to_local_pod(skb);
+}
+
+/*
+ * TC egress on the underlay interface: what the node's own stack sends to a
+ * pod on another node (the L7 proxy's connections, host processes) goes in
+ * VXLAN like the pods' traffic. The agent routes each node's pod CIDR via
+ * that node's InternalIP, so the Ethernet header, kept as the outer one,
+ * already names it. VXLAN edgewire sent is to a node, no pod: untouched.
+ */
+SEC("tc")
+int from_host(struct __sk_buff *skb)
+{
+	struct ew_config *cfg = config_get();
+	struct ew_route *route;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct cursor c;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	pull_headers(skb);
+	c = cursor_init(skb);
+	eth = parse_ethhdr(&c);
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	iph = parse_iphdr(&c);
+	if (!iph)
+		return TC_ACT_OK;
+	route = route_lookup(iph->daddr);
+	if (!route || (route->flags & (EW_ROUTE_LOCAL | EW_ROUTE_CLUSTER)))
+		return TC_ACT_OK;
+	if (vxlan_encap(skb, cfg, route, iph->tos))
+		return drop(skb, EW_REASON_DROP_ENCAP_FAILED, EW_DIR_EGRESS);
+	count(skb, EW_REASON_ENCAP, EW_DIR_EGRESS);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

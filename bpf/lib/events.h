@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Drop events for bpfctl monitor, through one ring buffer shared by every
+ * Events for bpfctl monitor (drops, policy verdicts that open connections,
+ * and the L7 proxy's HTTP verdicts), through one ring buffer shared by every
  * program and CPU. Each CPU owns a token bucket: EW_EVENT_BURST events at
  * once, refilled at EW_EVENT_RATE a second. An event over budget is counted
  * as suppressed and one the full ring refuses as lost, so a flood costs a
@@ -86,10 +87,11 @@ static __always_inline bool event_budget_take(struct ew_event_stats *s, __u64 no
 EW_DEFINE_EVENT_READ_IPV4(event_read_skb, struct __sk_buff, bpf_skb_load_bytes)
 EW_DEFINE_EVENT_READ_IPV4(event_read_xdp, struct xdp_md, bpf_xdp_load_bytes)
 
-/* The event of a drop, when this CPU's budget allows one: e is filled in
- * but for the packet's fields. NULL when over budget (counted). */
+/* An event of type, when this CPU's budget allows one: e is filled in but
+ * for the packet's fields. NULL when over budget (counted). */
 static __always_inline struct ew_event_stats *
-event_begin(struct ew_event *e, enum ew_reason reason, enum ew_dir dir)
+event_begin(struct ew_event *e, enum ew_event_type type, enum ew_reason reason,
+	    enum ew_dir dir, __u32 rule)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct ew_event_stats *s;
@@ -104,39 +106,45 @@ event_begin(struct ew_event *e, enum ew_reason reason, enum ew_dir dir)
 	}
 	*e = (struct ew_event){
 		.ts_ns = now,
-		.type = EW_EVENT_DROP,
+		.type = type,
 		.reason = reason,
 		.dir = dir,
+		.rule = rule,
 	};
 	return s;
 }
 
-static __always_inline void event_send(struct ew_event_stats *s,
-				       const struct ew_event *e)
+static __always_inline void event_send(struct ew_event_stats *s, const void *e, __u32 size)
 {
-	if (bpf_ringbuf_output(&ew_events, (void *)e, sizeof(*e), 0))
+	if (bpf_ringbuf_output(&ew_events, (void *)e, size, 0))
 		s->lost++;
 	else
 		s->emitted++;
 }
 
-/* Reports a dropped packet to bpfctl monitor, within this CPU's budget.
- * Not inlined: a program has a dozen drop sites, and one out-of-line copy
- * (a BPF-to-BPF call, where Cilium uses a tail call) keeps each of them a few
+/* Reports a packet to bpfctl monitor, within this CPU's budget. Not
+ * inlined: a program has a dozen drop sites, and one out-of-line copy (a
+ * BPF-to-BPF call, where Cilium uses a tail call) keeps each of them a few
  * instructions instead of a hundred. */
-static __noinline void emit_drop(struct __sk_buff *skb, enum ew_reason reason,
-				 enum ew_dir dir)
+static __noinline void emit_skb(struct __sk_buff *skb, enum ew_event_type type,
+				enum ew_reason reason, enum ew_dir dir, __u32 rule)
 {
 	struct ew_event_stats *s;
 	struct ew_event e;
 
-	s = event_begin(&e, reason, dir);
+	s = event_begin(&e, type, reason, dir, rule);
 	if (!s)
 		return;
 	e.ifindex = skb->ifindex;
 	e.len = skb->len;
 	event_read_skb(skb, &e);
-	event_send(s, &e);
+	event_send(s, &e, sizeof(e));
+}
+
+static __always_inline void emit_drop(struct __sk_buff *skb, enum ew_reason reason,
+				      enum ew_dir dir)
+{
+	emit_skb(skb, EW_EVENT_DROP, reason, dir, 0);
 }
 
 static __noinline void emit_drop_xdp(struct xdp_md *ctx, enum ew_reason reason,
@@ -145,13 +153,13 @@ static __noinline void emit_drop_xdp(struct xdp_md *ctx, enum ew_reason reason,
 	struct ew_event_stats *s;
 	struct ew_event e;
 
-	s = event_begin(&e, reason, dir);
+	s = event_begin(&e, EW_EVENT_DROP, reason, dir, 0);
 	if (!s)
 		return;
 	e.ifindex = ctx->ingress_ifindex;
 	e.len = ctx->data_end - ctx->data;
 	event_read_xdp(ctx, &e);
-	event_send(s, &e);
+	event_send(s, &e, sizeof(e));
 }
 
 #endif /* EW_BPF_EVENTS_H */

@@ -7,6 +7,10 @@
  * allows). Cost per new connection: one ipcache and up to three policy
  * lookups, whatever the number of rules.
  *
+ * L7: an entry with EW_POLICY_L7 allows a TCP connection only through the
+ * L7 proxy (bpf/lib/proxy.h), which checks each of its HTTP requests; the
+ * connection is tracked with EW_CT_PROXY, so its later packets go there too.
+ *
  * Statefulness: a connection of a pod isolated in either direction is
  * tracked (EW_CT_POLICY) once allowed, wherever it was judged; its later
  * packets and its replies pass on that entry. A packet between two pods of
@@ -19,6 +23,7 @@
 
 #include "common.h"
 #include "conntrack.h"
+#include "events.h"
 
 EW_MAP_FLAGS(ew_ipcache, BPF_MAP_TYPE_LPM_TRIE, struct ew_ipcache_key,
 	     struct ew_ipcache, EW_MAX_IPCACHE, BPF_F_NO_PREALLOC);
@@ -48,18 +53,14 @@ static __always_inline struct ew_ipcache ipcache_lookup(__u32 addr)
 	return (struct ew_ipcache){ EW_IDENTITY_WORLD, EW_IDENTITY_WORLD };
 }
 
-static __always_inline bool policy_entry_exists(struct ew_policy_key *key, __u32 peer)
+/* The entry of subject's rules that lets t pass between it (dir: its side)
+ * and peer, or NULL; one without EW_POLICY_L7 wins over one with it (an L4
+ * rule lifts an L7 one). Only TCP, UDP and SCTP rules name ports. */
+static __always_inline struct ew_policy_entry *
+policy_lookup(__u32 subject, enum ew_dir dir, const struct ew_ct_key *t, enum tuple_kind kind,
+	      struct ew_ipcache peer)
 {
-	key->peer = peer;
-	return bpf_map_lookup_elem(&ew_policy, key) != NULL;
-}
-
-/* Whether a rule of subject allows t (dir: the subject's side); only
- * TCP, UDP and SCTP rules name ports. */
-static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
-					  const struct ew_ct_key *t, enum tuple_kind kind)
-{
-	struct ew_ipcache peer = ipcache_lookup(dir == EW_DIR_INGRESS ? t->saddr : t->daddr);
+	__u32 peers[3] = { peer.identity, peer.cidr_identity, EW_IDENTITY_ANY };
 	struct ew_policy_key key = {
 		.prefixlen = EW_POLICY_PREFIX_FULL,
 		.subject = subject,
@@ -67,13 +68,19 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
 		.proto = t->proto,
 		.port = tuple_has_ports(kind) ? t->dport : 0,
 	};
+	struct ew_policy_entry *found = NULL, *e;
 
-	if (dir == EW_DIR_INGRESS && peer.identity == EW_IDENTITY_HOST)
-		return true;
-	return policy_entry_exists(&key, peer.identity) ||
-	       (peer.cidr_identity != peer.identity &&
-		policy_entry_exists(&key, peer.cidr_identity)) ||
-	       policy_entry_exists(&key, EW_IDENTITY_ANY);
+	for (int i = 0; i < 3; i++) {
+		if (i == 1 && peer.cidr_identity == peer.identity)
+			continue;
+		key.peer = peers[i];
+		e = bpf_map_lookup_elem(&ew_policy, &key);
+		if (e && !(e->flags & EW_POLICY_L7))
+			return e;
+		if (!found)
+			found = e;
+	}
+	return found;
 }
 
 /* A tracked connection other than TCP is over this long after its last
@@ -81,64 +88,131 @@ static __always_inline bool policy_allows(__u32 subject, enum ew_dir dir,
  * connection starts with a SYN, which is judged. */
 #define EW_CT_POLICY_IDLE_NS (60 * 1000000000ULL)
 
-/* Whether key is tracked; an entry whose connection is over is deleted, so
- * that the next packet, judged, can track it anew. */
-static __always_inline bool policy_entry_live(struct ew_ct_key *key)
+/* The tracking entry of key, NULL when none; an entry whose connection is
+ * over is deleted, so that the next packet, judged, can track it anew. */
+static __always_inline struct ew_ct_entry *policy_entry_live(struct ew_ct_key *key)
 {
 	struct ew_ct_entry *e = ct_find(key, EW_CT_POLICY);
 
 	if (!e)
-		return false;
+		return NULL;
 	if (key->proto != IPPROTO_TCP && bpf_ktime_get_ns() - e->seen_ns > EW_CT_POLICY_IDLE_NS) {
 		bpf_map_delete_elem(&ew_ct, key);
-		return false;
+		return NULL;
 	}
 	ct_refresh(e);
-	return true;
+	return e;
 }
 
 /*
- * A packet of a tracked connection: either way, but an echo request only
- * as its own flow and an echo reply only as the reverse of a request, so a
- * ping a pod sent lets no one ping it; and never a TCP SYN, so a new
- * connection that reuses a tracked tuple is judged by the policy of now.
+ * Whether t is a packet of a tracked connection; *reason is then
+ * EW_REASON_PROXY for the client's packets of one the L7 proxy terminates,
+ * EW_REASON_FORWARD for every other. Either way, but an echo request only as its own
+ * flow and an echo reply only as the reverse of a request, so a ping a pod
+ * sent lets no one ping it; and never a TCP SYN, so a new connection that
+ * reuses a tracked tuple is judged by the policy of now.
  */
-static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple_kind kind)
+static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple_kind kind,
+					   int *reason)
 {
 	struct ew_ct_key key = *t;
 	struct ew_ct_key reverse = {
 		.saddr = t->daddr, .daddr = t->saddr, .sport = t->dport,
 		.dport = t->sport, .proto = t->proto,
 	};
+	struct ew_ct_entry *e;
 
+	*reason = EW_REASON_FORWARD;
 	if (kind == TUPLE_TCP_SYN)
 		return false;
-	return (kind != TUPLE_ECHO_REPLY && policy_entry_live(&key)) ||
-	       (kind != TUPLE_ECHO_REQUEST && policy_entry_live(&reverse));
+	if (kind != TUPLE_ECHO_REPLY && (e = policy_entry_live(&key))) {
+		if (e->flags & EW_CT_PROXY)
+			*reason = EW_REASON_PROXY;
+		return true;
+	}
+	return kind != TUPLE_ECHO_REQUEST && policy_entry_live(&reverse);
 }
 
-static __always_inline void policy_track(const struct ew_ct_key *t)
+/* What the judges of a packet on this node said of the connection it opens. */
+struct policy_open {
+	bool track;	 /* allowed, and it opens a connection to track */
+	bool proxy;	 /* through the L7 proxy */
+	enum ew_dir dir; /* of the judge whose rule allowed it */
+	__u32 rule;	 /* that rule; 0: allowed without one (the host) */
+};
+
+/* Tracks the connection t opens once every judge on this node allowed it,
+ * and reports it to bpfctl monitor. */
+static __always_inline void policy_track(struct __sk_buff *skb, const struct ew_ct_key *t,
+					 const struct policy_open *open)
 {
 	__u64 now = bpf_ktime_get_ns();
-	struct ew_ct_entry e = { .created_ns = now, .seen_ns = now };
+	struct ew_ct_entry e = {
+		.created_ns = now,
+		.seen_ns = now,
+		.flags = open->proxy ? EW_CT_PROXY : 0,
+	};
 	struct ew_ct_key key = *t;
 
 	key.type = EW_CT_POLICY;
 	bpf_map_update_elem(&ew_ct, &key, &e, BPF_NOEXIST);
+	emit_skb(skb, EW_EVENT_POLICY, open->proxy ? EW_REASON_PROXY : EW_REASON_FORWARD,
+		 open->dir, open->rule);
+}
+
+static __always_inline void count_verdict(enum ew_verdict verdict, enum ew_dir dir)
+{
+	__u32 idx = ew_verdict_index(verdict, dir);
+	__u64 *n = bpf_map_lookup_elem(&ew_verdicts, &idx);
+
+	if (n)
+		*n += 1;
+}
+
+/* The verdict of subject's rules on t, which no tracking entry lets pass:
+ * EW_REASON_FORWARD, EW_REASON_PROXY or the drop reason; counted. The host
+ * may always reach its pods. */
+static __always_inline int policy_rules_judge(__u32 subject, enum ew_dir dir,
+					      const struct ew_ct_key *t, enum tuple_kind kind,
+					      struct policy_open *open)
+{
+	struct ew_ipcache peer = ipcache_lookup(dir == EW_DIR_INGRESS ? t->saddr : t->daddr);
+	struct ew_policy_entry *e;
+
+	open->dir = dir;
+	if (dir == EW_DIR_INGRESS && peer.identity == EW_IDENTITY_HOST) {
+		count_verdict(EW_VERDICT_ALLOWED, dir);
+		return EW_REASON_FORWARD;
+	}
+	e = policy_lookup(subject, dir, t, kind, peer);
+	if (!e) {
+		count_verdict(EW_VERDICT_DENIED, dir);
+		return EW_REASON_DROP_POLICY_DENIED;
+	}
+	open->rule = e->rule;
+	if (e->flags & EW_POLICY_L7) {
+		open->proxy = true;
+		count_verdict(EW_VERDICT_PROXIED, dir);
+		return EW_REASON_PROXY;
+	}
+	count_verdict(EW_VERDICT_ALLOWED, dir);
+	return EW_REASON_FORWARD;
 }
 
 /*
  * The verdict on packet t (of the kind packet_tuple() said) for pod ep, on
- * its dir side: EW_REASON_FORWARD or the drop reason. Sets *track (never
- * clears it) when t, allowed, opens a connection to track with
+ * its dir side: EW_REASON_FORWARD, EW_REASON_PROXY (allowed, but only
+ * through the L7 proxy) or the drop reason. Fills in open (never clearing
+ * open->track) when t, allowed, opens a connection to track with
  * policy_track() once every judge on this node allowed it.
  */
 static __always_inline int policy_judge(const struct ew_endpoint *ep, enum ew_dir dir,
 					const struct ew_ct_key *t, enum tuple_kind kind,
-					bool *track)
+					struct policy_open *open)
 {
 	__u32 isolated = ep->flags & (dir == EW_DIR_INGRESS ? EW_EP_INGRESS_ISOLATED :
 							      EW_EP_EGRESS_ISOLATED);
+	int reason;
 
 	if (ep->flags & EW_EP_POLICY_FAILED)
 		return EW_REASON_DROP_POLICY_FAILED;
@@ -148,25 +222,13 @@ static __always_inline int policy_judge(const struct ew_endpoint *ep, enum ew_di
 		return EW_REASON_DROP_MALFORMED;
 	if (kind == TUPLE_FRAGMENT)
 		return isolated ? EW_REASON_DROP_FRAGMENT : EW_REASON_FORWARD;
-	if (policy_tracked(t, kind))
-		return EW_REASON_FORWARD;
-	if (isolated && !policy_allows(ep->identity, dir, t, kind))
-		return EW_REASON_DROP_POLICY_DENIED;
+	if (policy_tracked(t, kind, &reason))
+		return reason;
+	if (isolated)
+		reason = policy_rules_judge(ep->identity, dir, t, kind, open);
 	/* A reply opens nothing: tracked, it would pass the next request. */
-	if (kind != TUPLE_ECHO_REPLY)
-		*track = true;
-	return EW_REASON_FORWARD;
-}
-
-/* policy_judge() of the one judge of t on this node, tracking it. */
-static __always_inline int policy_check(const struct ew_endpoint *ep, enum ew_dir dir,
-					const struct ew_ct_key *t, enum tuple_kind kind)
-{
-	bool track = false;
-	int reason = policy_judge(ep, dir, t, kind, &track);
-
-	if (track)
-		policy_track(t);
+	if (reason != EW_REASON_DROP_POLICY_DENIED && kind != TUPLE_ECHO_REPLY)
+		open->track = true;
 	return reason;
 }
 

@@ -1046,3 +1046,100 @@ Test(policy, pod_reaching_itself_through_a_service_passes_its_ingress_isolation)
 	expect_arrival_as(FROM_POD, tcp(IP_B, CPORT, SVC, SVC_PORT),
 			  tcp(HAIRPIN, CPORT, IP_B, BE_PORT));
 }
+
+/* --- L7: connections only the proxy may carry ------------------------------------------ */
+
+#define PROXY_UNREACHABLE EW_REASON_DROP_PROXY_UNREACHABLE
+
+static void allow_l7(uint32_t subject, uint32_t peer, uint8_t dir, uint16_t port)
+{
+	cr_assert_eq(bh_add_policy_flags(&h, subject, peer, dir, IPPROTO_TCP, port, PREFIX_PORT,
+					 RULE, EW_POLICY_L7), 0);
+}
+
+static void expect_verdicts(uint32_t verdict, uint32_t dir, int64_t n)
+{
+	int64_t got = bh_verdicts(&h, verdict, dir);
+
+	cr_expect_eq(got, n, "%" PRId64 " verdicts %u/%u, want %" PRId64, got, verdict, dir, n);
+}
+
+/* No proxy listens in this namespace (or bpf_sk_assign() refuses a test
+ * run's packet): an L7-policed connection fails closed wherever it comes
+ * from, counted as proxied, and nothing is tracked. */
+Test(policy, l7_connection_without_the_proxy_fails_closed)
+{
+	endpoint(POD_B, EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	allow_l7(ID_SERVER, ID_CLIENT, IN, 80);
+	allow_l7(ID_SERVER, ID_REMOTE, IN, 80);
+	expect_stopped(FROM_POD, tcp(IP_A, CPORT, IP_B, 80), PROXY_UNREACHABLE);
+	expect_stopped(FROM_NODE2, tcp(IP_C, CPORT, IP_B, 80), PROXY_UNREACHABLE);
+	expect_verdicts(EW_VERDICT_PROXIED, IN, 2);
+	expect_verdicts(EW_VERDICT_ALLOWED, IN, 0);
+	expect_policy_entries(0);
+	expect_drop_event(&h, PROXY_UNREACHABLE, IN, NULL);
+}
+
+/* The stack cannot hand a connection to the proxy from the host veth's
+ * egress: one to an L7 port that came through it is refused. */
+Test(policy, l7_connection_through_the_stack_is_refused)
+{
+	endpoint(POD_B, EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	allow_l7(ID_SERVER, EW_IDENTITY_WORLD, IN, BE_PORT);
+	expect_stopped(FROM_STACK, tcp(IP_WORLD, CPORT, IP_B, BE_PORT), PROXY_UNREACHABLE);
+	expect_policy_entries(0);
+}
+
+/* An egress L7 rule sends the client's connection to the proxy, wherever
+ * the server is. */
+Test(policy, egress_l7_connection_goes_to_the_proxy_for_local_and_remote_servers)
+{
+	struct flow to_b = tcp(IP_A, CPORT, IP_B, 80), to_c = tcp(IP_A, CPORT, IP_C, 80);
+
+	endpoint(POD_A, EW_EP_EGRESS_ISOLATED | EW_EP_EGRESS_L7);
+	allow_l7(ID_CLIENT, ID_SERVER, OUT, 80);
+	allow_l7(ID_CLIENT, ID_REMOTE, OUT, 80);
+	expect_dropped_as(to_b, to_b, PROXY_UNREACHABLE, OUT);
+	expect_dropped_as(to_c, to_c, PROXY_UNREACHABLE, OUT);
+	expect_verdicts(EW_VERDICT_PROXIED, OUT, 2);
+}
+
+/* An L4 rule for the same peer and port, or for every peer, lifts the L7
+ * check: the connection is forwarded in the kernel and tracked. */
+Test(policy, l4_rule_for_the_same_peer_and_port_lifts_the_l7_check)
+{
+	struct flow f = tcp(IP_A, CPORT, IP_B, 80), g = tcp(IP_D, CPORT, IP_B, 80);
+
+	endpoint(POD_B, EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	allow_l7(ID_SERVER, ID_CLIENT, IN, 80);
+	allow(ID_SERVER, ID_CLIENT, IN, IPPROTO_TCP, 80);
+	expect_arrival(FROM_POD, f);
+	expect_tracked(f);
+	allow_l7(ID_SERVER, ID_OTHER, IN, 80);
+	allow(ID_SERVER, EW_IDENTITY_ANY, IN, IPPROTO_TCP, 80);
+	expect_arrival(FROM_POD, g);
+	expect_verdicts(EW_VERDICT_ALLOWED, IN, 2);
+	expect_verdicts(EW_VERDICT_PROXIED, IN, 0);
+}
+
+/* A new connection policy allowed is reported once, with its rule; its
+ * tracked packets are not. */
+Test(policy, allowed_connection_is_an_event_with_its_rule)
+{
+	struct flow f = tcp(IP_A, CPORT, IP_B, 80);
+	struct ew_event ev[1];
+	struct pkt in;
+
+	endpoint(POD_B, EW_EP_INGRESS_ISOLATED);
+	allow(ID_SERVER, ID_CLIENT, IN, IPPROTO_TCP, 80);
+	arriving(&in, FROM_POD, f);
+	cr_assert_eq(bh_run_prog(&h, BH_FROM_CONTAINER, in.data, in.len, IF_HERE, &res), 0);
+	cr_expect_eq(res.retval, TC_ACT_REDIRECT);
+	expect_policy_event(&h, EW_REASON_FORWARD, IN, RULE, &in);
+	arriving(&in, FROM_POD, established(f));
+	cr_assert_eq(bh_run_prog(&h, BH_FROM_CONTAINER, in.data, in.len, IF_HERE, &res), 0);
+	cr_expect_eq(res.retval, TC_ACT_REDIRECT);
+	cr_expect_eq(events_of_type(&h, EW_EVENT_POLICY, ev, 1), 0,
+		     "a tracked packet made a policy event");
+	expect_verdicts(EW_VERDICT_ALLOWED, IN, 1);
+}

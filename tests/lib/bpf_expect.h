@@ -210,28 +210,57 @@ static inline void expect_event_packet(const struct ew_event *e, const struct pk
 		     ntohs(ports[1]));
 }
 
-/* The events ew_events received since the last call are exactly one drop of
- * reason in dir, of the IPv4 packet in (its addresses, protocol and, where
- * it has them, TCP or UDP ports, as the drop saw them); NULL in: no event
- * at all. */
+/* The events of type that ew_events received since the last call, in ev
+ * (at most max); the others are read and left out. */
+static inline int events_of_type(struct bh *node, uint8_t type, struct ew_event *ev, int max)
+{
+	struct ew_event all[8];
+	int n = bh_events_read(node, all, 8), kept = 0;
+
+	cr_assert_geq(n, 0, "cannot read ew_events: %s", strerror(-n));
+	for (int i = 0; i < n && i < 8; i++)
+		if (all[i].type == type && kept < max)
+			ev[kept++] = all[i];
+	return kept;
+}
+
+/* The drop events ew_events received since the last call are exactly one
+ * drop of reason in dir, of the IPv4 packet in (its addresses, protocol
+ * and, where it has them, TCP or UDP ports, as the drop saw them); NULL in:
+ * no drop event at all. */
 static inline void expect_drop_event(struct bh *node, uint32_t reason, uint32_t dir,
 				     const struct pkt *in)
 {
 	struct ew_event ev[4];
-	int n = bh_events_read(node, ev, 4);
+	int n = events_of_type(node, EW_EVENT_DROP, ev, 4);
 
-	cr_assert_geq(n, 0, "cannot read ew_events: %s", strerror(-n));
 	if (!in) {
 		cr_expect_eq(n, 0, "%d drop events, want none", n);
 		return;
 	}
 	cr_assert_eq(n, 1, "%d drop events, want one", n);
-	cr_expect_eq(ev[0].type, EW_EVENT_DROP, "event type %u", ev[0].type);
 	cr_expect_eq(ev[0].reason, reason, "event reason %s, want %s",
 		     bh_reason_name(ev[0].reason), bh_reason_name(reason));
 	cr_expect_eq(ev[0].dir, dir, "event direction %u, want %u", ev[0].dir, dir);
 	cr_expect_eq(ev[0].len, in->len, "event of a %u-byte packet, want %zu", ev[0].len,
 		     in->len);
+	expect_event_packet(&ev[0], in);
+}
+
+/* The policy events since the last call are exactly one connection of the
+ * packet in that policy allowed with reason (forward or proxy) in dir, by
+ * rule. */
+static inline void expect_policy_event(struct bh *node, uint32_t reason, uint32_t dir,
+				       uint32_t rule, const struct pkt *in)
+{
+	struct ew_event ev[4];
+	int n = events_of_type(node, EW_EVENT_POLICY, ev, 4);
+
+	cr_assert_eq(n, 1, "%d policy events, want one", n);
+	cr_expect_eq(ev[0].reason, reason, "policy event reason %s, want %s",
+		     bh_reason_name(ev[0].reason), bh_reason_name(reason));
+	cr_expect_eq(ev[0].dir, dir, "policy event direction %u, want %u", ev[0].dir, dir);
+	cr_expect_eq(ev[0].rule, rule, "policy event rule %u, want %u", ev[0].rule, rule);
 	expect_event_packet(&ev[0], in);
 }
 

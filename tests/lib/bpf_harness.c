@@ -200,6 +200,7 @@ int bh_open(struct bh *h, const struct bh_opts *opts)
 	h->ct_fd = bpf_map__fd(h->skel->maps.ew_ct);
 	h->ipcache_fd = bpf_map__fd(h->skel->maps.ew_ipcache);
 	h->policy_fd = bpf_map__fd(h->skel->maps.ew_policy);
+	h->verdicts_fd = bpf_map__fd(h->skel->maps.ew_verdicts);
 	h->events_fd = bpf_map__fd(h->skel->maps.ew_events);
 
 	err = open_overlay(h, opts);
@@ -433,7 +434,14 @@ static struct ew_policy_key policy_key(uint32_t subject, uint32_t peer, uint8_t 
 int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
 		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule)
 {
-	struct ew_policy_entry entry = { .rule = rule };
+	return bh_add_policy_flags(h, subject, peer, dir, proto, port, prefixlen, rule, 0);
+}
+
+int bh_add_policy_flags(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+			uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule,
+			uint32_t flags)
+{
+	struct ew_policy_entry entry = { .rule = rule, .flags = flags };
 	char what[96];
 	struct ew_policy_key key = policy_key(subject, peer, dir, proto, port, prefixlen,
 					      what, sizeof(what));
@@ -614,6 +622,28 @@ int bh_counters_read(struct bh *h, struct bh_counters *c)
 	}
 	free(percpu);
 	return 0;
+}
+
+int64_t bh_verdicts(struct bh *h, uint32_t verdict, uint32_t dir)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t idx = ew_verdict_index(verdict, dir);
+	uint64_t *percpu;
+	int64_t sum = 0;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->verdicts_fd, &idx, percpu)) {
+		sum = -errno;
+		fprintf(stderr, "bh_verdicts: cannot read ew_verdicts: %s\n", strerror(errno));
+	}
+	for (int cpu = 0; sum >= 0 && cpu < ncpus; cpu++)
+		sum += percpu[cpu];
+	free(percpu);
+	return sum;
 }
 
 /* What bh_events_read() collects into. */

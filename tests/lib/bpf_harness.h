@@ -47,6 +47,7 @@ struct bh {
 	int ct_fd;
 	int ipcache_fd;
 	int policy_fd;
+	int verdicts_fd;
 	int events_fd;
 };
 
@@ -129,6 +130,13 @@ int bh_add_ipcache(struct bh *h, uint32_t addr, uint32_t prefixlen, uint32_t ide
 		   uint32_t cidr_identity);
 int bh_add_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
 		  uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule);
+/* bh_add_policy() of an entry with flags (enum ew_policy_flags). */
+int bh_add_policy_flags(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
+			uint8_t proto, uint16_t port, uint32_t prefixlen, uint32_t rule,
+			uint32_t flags);
+/* ew_verdicts' count of verdict (enum ew_verdict) in dir, over every CPU;
+ * a negative errno when it cannot be read. */
+int64_t bh_verdicts(struct bh *h, uint32_t verdict, uint32_t dir);
 int bh_del_policy(struct bh *h, uint32_t subject, uint32_t peer, uint8_t dir,
 		  uint8_t proto, uint16_t port, uint32_t prefixlen);
 
