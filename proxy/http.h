@@ -14,10 +14,11 @@
  *     never decoded or normalised (policy matches what the server gets);
  *   - a header name is a token followed at once by ':' (no space before
  *     it); obsolete line folding is malformed;
- *   - Transfer-Encoding other than exactly "chunked", Transfer-Encoding
- *     with Content-Length, several Content-Length values that differ, or a
- *     Content-Length that is not a decimal number are malformed;
- *   - HTTP/1.1 requests need exactly one Host header.
+ *   - Transfer-Encoding other than exactly "chunked" (once), Transfer-Encoding
+ *     with Content-Length or in an HTTP/1.0 message, several Content-Length
+ *     values that differ, or a Content-Length that is not a decimal number
+ *     are malformed;
+ *   - a request has at most one Host header, an HTTP/1.1 request exactly one.
  * Every violation is EW_HTTP_BAD: the proxy answers 400 and closes.
  */
 #ifndef EW_PROXY_HTTP_H
@@ -49,7 +50,7 @@ struct ew_http_header {
 
 enum ew_http_body_kind {
 	EW_HTTP_BODY_NONE,	/* no body: the next message follows the head */
-	EW_HTTP_BODY_LENGTH,	/* exactly body_length bytes */
+	EW_HTTP_BODY_LENGTH,	/* exactly body_length bytes, never 0 (Content-Length: 0 is NONE) */
 	EW_HTTP_BODY_CHUNKED,	/* chunked transfer coding, trailers included */
 	EW_HTTP_BODY_UNTIL_CLOSE, /* responses only: the body ends when the server closes */
 };

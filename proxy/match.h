@@ -5,9 +5,10 @@
  * expressions (POSIX extended here) matched against the whole of the
  * method, the path as sent and the Host header: "/public" matches "/public"
  * and not "/public/x" or "/public?a=1"; "/public.*" matches all three. A
- * header is "Name" (present) or "Name: value" (present with exactly that
- * value); every listed one must be there. A field left out matches
- * anything; a rule with no field matches every request.
+ * header is "Name" (present) or "Name: value" (present, and every header of
+ * that name has exactly that value); every listed one must be there. A
+ * field left out matches anything; a rule with no field matches every
+ * request.
  */
 #ifndef EW_PROXY_MATCH_H
 #define EW_PROXY_MATCH_H
@@ -41,7 +42,7 @@ struct ew_http_rule_spec {
 
 /* Compiles spec into r. On error returns -1 with a message in err that says
  * which field is wrong and why, in the words of regerror(), e.g.
- * "path: unmatched ( or \\(" . */
+ * "path \"/a(\": Unmatched ( or \\(". */
 int ew_http_rule_compile(struct ew_http_rule *r, uint32_t id,
 			 const struct ew_http_rule_spec *spec, char *err, size_t errlen);
 
