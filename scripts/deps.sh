@@ -8,7 +8,7 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev libyaml-dev libjansson-dev
 	libnl-3-dev libnl-route-3-dev libcriterion-dev libclang-rt-14-dev
 	iproute2 iputils-ping util-linux containernetworking-plugins socat iperf3 jq procps tshark
-	curl python3-prometheus-client iptables nftables conntrack
+	curl python3-prometheus-client iptables nftables conntrack wrk nginx gnuplot-nox
 )
 
 missing=()

@@ -11,7 +11,7 @@ NETNS_DIR=/var/run/netns
 # The sections of a run, in the order of the issue (#8) and of docs/benchmarks.md. A
 # section NAME lives in bench/sections/NAME.sh and defines bench_NAME (measure; one JSON
 # object on stdout) and report_NAME RESULTS (markdown on stdout).
-SECTIONS=(same_node services policy per_packet control_plane verifier)
+SECTIONS=(same_node cross_node services policy per_packet control_plane verifier)
 
 # Everything a run creates is named after it: netns "ewbench<pid>-...", lab "ewbench<pid>".
 RUN_ID=ewbench$$
@@ -116,6 +116,17 @@ wait_listening() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# The ITEMs in the order of repetition REP (from 1): each repetition starts with the next,
+# so the setups of a comparison take turns going first and slow moments of this shared
+# machine fall on all of them.
+rotation() { # REP ITEM...
+	local rep=$1 i
+	shift
+	for ((i = 0; i < $#; i++)); do
+		echo "${@:(i + rep - 1) % $# + 1:1}"
+	done
 }
 
 # --- whole-machine CPU time --------------------------------------------------------------------

@@ -52,15 +52,10 @@ connrate_section_run() { # LABEL NODE_NS SETUP SCALE REP CLIENT_NS ADDR PORT THR
 # SETUP, the setups taking turns going first so slow moments of this shared machine fall on
 # all of them; the lines go to FILE and, shortened, to the log as "LABEL: ...".
 connrate_reps() { # LABEL FILE SCALE REPS RUN SETUP...
-	local label=$1 file=$2 n=$3 reps=$4 run=$5 rep i s line order
+	local label=$1 file=$2 n=$3 reps=$4 run=$5 rep s line
 	shift 5
-	local setups=("$@")
 	for ((rep = 1; rep <= reps; rep++)); do
-		order=()
-		for ((i = 0; i < ${#setups[@]}; i++)); do
-			order+=("${setups[(i + rep - 1) % ${#setups[@]}]}")
-		done
-		for s in "${order[@]}"; do
+		for s in $(rotation "$rep" "$@"); do
 			line=$("$run" "$s" "$n" "$rep")
 			echo "$line" >>"$file"
 			jq -r --arg l "$label" '"\($l): \(.setup) at \(.scale), rep \(.rep): \(.per_s | round) conn/s, \(.cpu_us_per_conn | round) us CPU/conn, machine \(.busy_share * 100 | round)% busy"' <<<"$line" |

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The benchmark harness cannot rot: `bench/run --smoke` (one short repetition of every
 # section, services and control plane at a small scale) runs, writes a results file with
-# every section and numeric figures, leaves docs/benchmarks.md alone and removes
+# every section and numeric figures, renders it (with plots when gnuplot is there, a line
+# saying so when not), leaves docs/benchmarks.md alone and removes
 # everything it made (namespaces, the lab, pins, servers, the policy file it adds to the
 # lab's store, iptables rules: those live only in its namespaces). The figures themselves are never checked: this machine is shared
 # and noisy (docs/benchmarks.md).
@@ -13,7 +14,7 @@ RESULTS_DIR=$WORK/results
 DOC=$REPO/docs/benchmarks.md
 doc_before=$(sha256sum "$DOC" 2>/dev/null || echo none)
 mkdir -p "$WORK/tmp"
-servers() { { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort; } # comm: 15 characters
+servers() { { pgrep -x iperf3; pgrep -x ew-bench-connra; pgrep -x nginx; } | sort; } # comm: 15 characters
 servers >"$WORK/servers.before"
 
 echo "# bench/run --smoke"
@@ -39,22 +40,34 @@ numbers() { # every value of the paths the filter yields is a number
 
 check "mode and machine are recorded" has '.mode == "smoke" and (.machine.kernel | length > 0)'
 check "every section is there" \
-	has '.sections | has("same_node") and has("services") and has("policy") and has("per_packet") and has("control_plane") and has("verifier")'
+	has '.sections | has("same_node") and has("cross_node") and has("services") and has("policy") and has("per_packet") and has("control_plane") and has("verifier")'
 
 echo "# same-node pod to pod"
-SUMMARY='.sections.same_node.summary'
-for setup in edgewire routing bridge; do
-	check "$setup: TCP -P 1 and -P 4 figures are numbers" \
-		numbers "$SUMMARY.$setup | (.tcp_p1, .tcp_p4) | (.gbps, .cpu_us_per_mb, .softirq_us_per_mb) | .median, .min, .max"
-	check "$setup: connection figures are numbers" \
-		numbers "$SUMMARY.$setup.conn | (.per_s, .cpu_us_per_conn, .softirq_us_per_conn) | .median"
-done
-check "edgewire / baseline ratios are numbers" \
-	numbers '.sections.same_node.ratios | (.routing, .bridge) | (.tcp_p1.gbps, .tcp_p4.gbps, .conn.per_s, .conn.cpu_us_per_conn)'
-check "every target has a ratio and a verdict" \
-	has '.sections.same_node.targets | length > 0 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
+# pod_to_pod SECTION SETUP...: the figures of lib/pod_to_pod.sh's tests are numbers
+pod_to_pod() {
+	local section=$1 setup summary=".sections.$1.summary"
+	shift
+	for setup in "$@"; do
+		check "$setup: TCP -P 1 and -P 4 figures are numbers" \
+			numbers "$summary.$setup | (.tcp_p1, .tcp_p4) | (.gbps, .cpu_us_per_mb, .softirq_us_per_mb) | .median, .min, .max"
+		check "$setup: connection figures are numbers" \
+			numbers "$summary.$setup.conn | (.per_s, .cpu_us_per_conn, .softirq_us_per_conn) | .median"
+		check "$setup: HTTP figures (wrk) are numbers" \
+			numbers "$summary.$setup.http | (.per_s, .p50_ms, .p99_ms, .cpu_us_per_req, .softirq_us_per_req) | .median"
+	done
+	check "edgewire / baseline ratios are numbers" \
+		numbers ".sections.$section.ratios[] | (.tcp_p1.gbps, .tcp_p4.gbps, .conn.per_s, .conn.cpu_us_per_conn, .http.per_s, .http.p99_ms)"
+	check "every target has a ratio and a verdict" \
+		has ".sections.$section.targets | length > 0 and all((.ratio | type) == \"number\" and (.met | type) == \"boolean\")"
+}
+pod_to_pod same_node edgewire routing bridge
 check "edgewire's traffic went through its datapath (forward counter moved)" \
 	has '.sections.same_node.edgewire_datapath.packets_by_reason.forward > 0'
+
+echo "# cross-node pod to pod"
+pod_to_pod cross_node edgewire vxlan
+check "edgewire's traffic crossed its overlay (encap counter moved)" \
+	has '.sections.cross_node.edgewire_datapath.packets_by_reason | .encap > 0 and .forward > 0'
 
 echo "# pod to ClusterIP"
 SVC='.sections.services'
@@ -120,21 +133,31 @@ check "every program has verifier figures" \
 
 echo "# report and cleanup"
 check "bench/report renders the results" \
-	bash -c "'$REPO/bench/report' '$RESULTS' >'$WORK/report.md' && grep -q '^## 1\\. ' '$WORK/report.md' &&
+	bash -c "'$REPO/bench/report' --plots '$WORK/plots' '$RESULTS' >'$WORK/report.md' &&
+		grep -q '^## 1\\. ' '$WORK/report.md' && grep -q '^## 2\\. ' '$WORK/report.md' &&
 		grep -q '^## 3\\. ' '$WORK/report.md' && grep -q '^## 4\\. ' '$WORK/report.md' &&
 		grep -q '^## 5\\. ' '$WORK/report.md' && grep -q 'pol_new_' '$WORK/report.md' &&
 		grep -q 'store edit to datapath programmed' '$WORK/report.md' &&
 		grep -q '^## 6\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
+if command -v gnuplot >/dev/null; then
+	check "it draws the plots of the scaling curves and embeds them" \
+		bash -c "for p in services policy per_packet; do test -s '$WORK/plots/'\$p.png &&
+			grep -q \"(.*plots/\$p.png)\" '$WORK/report.md' || exit 1; done"
+fi
+check "without gnuplot it says the plots are not drawn" \
+	bash -c "EW_BENCH_GNUPLOT=/nonexistent/gnuplot '$REPO/bench/report' --plots '$WORK/plots-none' '$RESULTS' |
+		grep -q 'not drawn, gnuplot is not installed'"
 check "--smoke leaves docs/benchmarks.md alone" \
 	test "$(sha256sum "$DOC" 2>/dev/null || echo none)" = "$doc_before"
 check "no namespace of the run is left" \
-	bash -c "! ip netns list | grep -q '^$run_id-'"
-check "no lab of the run is left" \
-	test ! -e "/run/edgewire-lab/$run_id" -a ! -e "/sys/fs/bpf/edgewire-lab/$run_id"
+	bash -c "! ip netns list | grep -Eq '^${run_id}x?-'"
+check "no lab of the run is left (nor the two-node one)" \
+	test ! -e "/run/edgewire-lab/$run_id" -a ! -e "/sys/fs/bpf/edgewire-lab/$run_id" \
+	-a ! -e "/run/edgewire-lab/${run_id}x" -a ! -e "/sys/fs/bpf/edgewire-lab/${run_id}x"
 check "no pins of the control-plane agents are left" \
 	test ! -e "/sys/fs/bpf/$run_id-cp" -a ! -e "/sys/fs/bpf/$run_id-cpp"
 check "no server it started is left running" \
-	bash -c "! { pgrep -x iperf3; pgrep -x ew-bench-connra; } | sort | comm -13 '$WORK/servers.before' - | grep -q ."
+	bash -c "! { pgrep -x iperf3; pgrep -x ew-bench-connra; pgrep -x nginx; } | sort | comm -13 '$WORK/servers.before' - | grep -q ."
 check "its temporary directory is removed" test -z "$(ls -A "$WORK/tmp")"
 
 finish
