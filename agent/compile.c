@@ -13,6 +13,8 @@ void ew_desired_init(struct ew_desired *d)
 {
 	ew_map_state_init(&d->endpoints, sizeof(struct ew_endpoint_key),
 			  sizeof(struct ew_endpoint));
+	ew_map_state_init(&d->endpoint_names, sizeof(struct ew_endpoint_key),
+			  sizeof(struct ew_endpoint_name));
 	ew_map_state_init(&d->routes, sizeof(struct ew_route_key),
 			  sizeof(struct ew_route));
 	ew_map_state_init(&d->nodes, sizeof(struct ew_node_key),
@@ -24,6 +26,7 @@ void ew_desired_init(struct ew_desired *d)
 void ew_desired_free(struct ew_desired *d)
 {
 	ew_map_state_free(&d->endpoints);
+	ew_map_state_free(&d->endpoint_names);
 	ew_map_state_free(&d->routes);
 	ew_map_state_free(&d->nodes);
 	ew_lb_desired_free(&d->lb);
@@ -74,6 +77,17 @@ static void endpoint_policy(const struct ew_desired *d, uint32_t ip, struct ew_e
 	}
 }
 
+/* Zero after its end: the agent diffs whole values with the map, and any
+ * other bytes there would rewrite every name on every apply. */
+static int put_endpoint_name(struct ew_desired *d, const struct ew_endpoint_key *key,
+			     const struct ew_attachment *at)
+{
+	struct ew_endpoint_name name = { 0 };
+
+	snprintf(name.text, sizeof(name.text), "%s/%s", at->namespace, at->name);
+	return ew_map_state_put(&d->endpoint_names, key, &name);
+}
+
 static int compile_endpoints(const struct ew_model *m, const char *node,
 			     const struct ew_attachments *a, struct ew_desired *d)
 {
@@ -91,10 +105,11 @@ static int compile_endpoints(const struct ew_model *m, const char *node,
 		memcpy(ep.mac, at->mac, sizeof(ep.mac));
 		memcpy(ep.node_mac, at->node_mac, sizeof(ep.node_mac));
 		endpoint_policy(d, at->ip, &ep);
-		if (ew_map_state_put(&d->endpoints, &key, &ep))
+		if (ew_map_state_put(&d->endpoints, &key, &ep) ||
+		    put_endpoint_name(d, &key, at))
 			return -1;
 	}
-	return ew_map_state_seal(&d->endpoints);
+	return ew_map_state_seal(&d->endpoints) || ew_map_state_seal(&d->endpoint_names);
 }
 
 /* Every node's pod CIDR leads to it; the cluster CIDR around them catches

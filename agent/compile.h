@@ -16,6 +16,8 @@
 
 struct ew_desired {
 	struct ew_map_state endpoints; /* ew_endpoint_key -> ew_endpoint */
+	struct ew_map_state endpoint_names; /* ew_endpoint_key -> ew_endpoint_name,
+					     * each endpoint's, for bpfctl */
 	struct ew_map_state routes;    /* ew_route_key -> ew_route */
 	struct ew_map_state nodes;     /* ew_node_key -> ew_node_info */
 	struct ew_lb_desired lb;       /* filled by ew_services_compile() */

@@ -499,14 +499,15 @@ static int endpoints_failing_closed(const struct ew_map_state *endpoints,
  * allows nothing, so no new connection is wrongly denied or allowed while
  * the apply runs. Then services; then everything that goes away,
  * endpoints (and their isolation) before the policy entries they used.
- * The names of identities and rules (for bpfctl) come before the entries
- * that hold their numbers and go after them.
+ * The names of identities, rules and endpoints (for bpfctl) come before
+ * the entries that hold their numbers or addresses and go after them.
  */
 int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		      struct ew_config cfg, struct ew_apply_result *res)
 {
 	struct ew_map_plan nodes = { 0 }, routes = { 0 }, endpoints = { 0 };
 	struct ew_map_plan ipcache = { 0 }, policy = { 0 }, ids = { 0 }, rules = { 0 };
+	struct ew_map_plan names = { 0 };
 	struct ew_map_ref nodes_map = map_ref(dp->lxc->maps.ew_nodes);
 	struct ew_map_ref routes_map = map_ref(dp->lxc->maps.ew_routes);
 	struct ew_map_ref endpoints_map = map_ref(dp->lxc->maps.ew_endpoints);
@@ -514,6 +515,7 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	struct ew_map_ref policy_map = map_ref(dp->lxc->maps.ew_policy);
 	struct ew_map_ref ids_map = map_ref(dp->lxc->maps.ew_identities);
 	struct ew_map_ref rules_map = map_ref(dp->lxc->maps.ew_policy_rules);
+	struct ew_map_ref names_map = map_ref(dp->lxc->maps.ew_endpoint_names);
 	struct failed_subjects failed = { 0 };
 	struct ew_map_state eps = { 0 };
 	int err;
@@ -524,11 +526,13 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	      ew_map_plan(&ipcache, &ipcache_map, &d->policy.ipcache) ||
 	      ew_map_plan(&policy, &policy_map, &d->policy.policy) ||
 	      ew_map_plan(&ids, &ids_map, &d->policy.identities) ||
-	      ew_map_plan(&rules, &rules_map, &d->policy.rules);
+	      ew_map_plan(&rules, &rules_map, &d->policy.rules) ||
+	      ew_map_plan(&names, &names_map, &d->endpoint_names);
 	if (!err) {
 		write_config(dp, cfg);
 		ew_map_upsert(&ids_map, &ids.upserts, &ids.retry, res);
 		ew_map_upsert(&rules_map, &rules.upserts, &rules.retry, res);
+		ew_map_upsert(&names_map, &names.upserts, &names.retry, res);
 		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
 		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
 		apply_policy_upserts(&policy_map, &policy.upserts, &failed, res);
@@ -546,6 +550,7 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		ew_map_delete(&nodes_map, &nodes.deletes, res);
 		ew_map_delete(&rules_map, &rules.deletes, res);
 		ew_map_delete(&ids_map, &ids.deletes, res);
+		ew_map_delete(&names_map, &names.deletes, res);
 		/* A map full of entries that were going away has room now. */
 		ew_map_upsert(&nodes_map, &nodes.retry, NULL, res);
 		ew_map_upsert(&routes_map, &routes.retry, NULL, res);
@@ -553,6 +558,7 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		ew_map_upsert(&endpoints_map, &endpoints.retry, NULL, res);
 		ew_map_upsert(&ids_map, &ids.retry, NULL, res);
 		ew_map_upsert(&rules_map, &rules.retry, NULL, res);
+		ew_map_upsert(&names_map, &names.retry, NULL, res);
 	}
 	ew_map_state_free(&eps);
 	ew_map_plan_free(&nodes);
@@ -561,6 +567,7 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	ew_map_plan_free(&policy);
 	ew_map_plan_free(&ids);
 	ew_map_plan_free(&rules);
+	ew_map_plan_free(&names);
 	ew_map_plan_free(&endpoints);
 	return err || res->failures ? -1 : 0;
 }

@@ -7,6 +7,10 @@
 
 EW_MAP(ew_endpoints, BPF_MAP_TYPE_HASH, struct ew_endpoint_key,
        struct ew_endpoint, EW_MAX_ENDPOINTS);
+/* Which pod each endpoint is ("namespace/name"), written by the agent for
+ * bpfctl; the datapath never reads it. */
+EW_MAP_FLAGS(ew_endpoint_names, BPF_MAP_TYPE_HASH, struct ew_endpoint_key,
+	     struct ew_endpoint_name, EW_MAX_ENDPOINTS, BPF_F_NO_PREALLOC);
 
 /* Set by the agent at load time when the kernel lacks bpf_redirect_peer. */
 const volatile bool redirect_peer_unavailable = false;

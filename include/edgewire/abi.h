@@ -36,6 +36,7 @@
 #define EW_MAP_POLICY_RULES "ew_policy_rules"
 #define EW_MAP_VERDICTS	   "ew_verdicts"
 #define EW_MAP_HTTP_STATS  "ew_http_stats"
+#define EW_MAP_ENDPOINT_NAMES "ew_endpoint_names"
 
 #define EW_MAX_ENDPOINTS 4096
 #define EW_MAX_ROUTES	 1024
@@ -397,6 +398,19 @@ struct ew_policy_rule_name {
 	char text[EW_RULE_NAME_LEN];
 };
 
+/*
+ * ew_endpoint_names: which pod each ew_endpoints entry is, as text, written
+ * by the agent with the endpoint, for bpfctl; the datapath never reads it.
+ * Keyed by struct ew_endpoint_key; the text is "<namespace>/<name>",
+ * NUL-terminated and zero after its end. A namespace (63 characters at most)
+ * and a pod name (253) always fit.
+ */
+#define EW_ENDPOINT_NAME_LEN 320
+
+struct ew_endpoint_name {
+	char text[EW_ENDPOINT_NAME_LEN];
+};
+
 /* ew_metrics: per-CPU array indexed by ew_metrics_index(reason, dir). */
 enum ew_dir {
 	EW_DIR_EGRESS = 0,  /* leaving a pod */
@@ -515,5 +529,6 @@ _Static_assert(sizeof(struct ew_identity_key) == 4, "ew_identity_key layout");
 _Static_assert(sizeof(struct ew_identity_name) == 256, "ew_identity_name layout");
 _Static_assert(sizeof(struct ew_policy_rule_key) == 4, "ew_policy_rule_key layout");
 _Static_assert(sizeof(struct ew_policy_rule_name) == 256, "ew_policy_rule_name layout");
+_Static_assert(sizeof(struct ew_endpoint_name) == 320, "ew_endpoint_name layout");
 
 #endif /* EDGEWIRE_ABI_H */

@@ -158,6 +158,32 @@ Test(compile, endpoint_only_for_attached_pods_of_this_node)
 	ew_desired_free(&d);
 }
 
+/* Each endpoint is named "namespace/name", zero after the end: the agent
+ * diffs whole values with the map, so anything else there would rewrite
+ * every name on every apply (and after every restart). */
+Test(compile, endpoints_are_named_and_zero_after_the_name)
+{
+	struct ew_attachment items[] = {
+		att("shop", "web", "10.244.1.10", 7),
+		att("shop", "db", "10.244.2.10", 8), /* other node: no name either */
+	};
+	struct ew_attachments a = { .n = 2, .items = items };
+	struct ew_endpoint_key key = { .ip = ip("10.244.1.10") };
+	const struct ew_endpoint_name *name;
+	struct ew_desired d;
+
+	ew_desired_init(&d);
+	cr_assert_eq(ew_compile(&model, &on_a, &a, &d), 0);
+	cr_assert_eq(d.endpoint_names.n, 1);
+	name = ew_map_state_get(&d.endpoint_names, &key);
+	cr_assert_not_null(name);
+	cr_assert_str_eq(name->text, "shop/web");
+	for (size_t i = strlen(name->text); i < sizeof(name->text); i++)
+		cr_assert_eq(name->text[i], 0, "byte %zu after \"%s\" is %d", i, name->text,
+			     name->text[i]);
+	ew_desired_free(&d);
+}
+
 Test(compile, pod_without_store_ip_takes_the_attachment_ip)
 {
 	struct ew_attachment at = att("default", "dynamic", "10.244.1.50", 3);
