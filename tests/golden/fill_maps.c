@@ -8,13 +8,20 @@
  * BPFCTL_NOW_NS.
  *
  * Policy: the web pods (10.244.1.10 here, 10.244.2.10 and .11 on node-b)
- * are one identity, isolated both ways on 10.244.1.10; the client pod
- * 10.244.1.30 and the DNS pod 10.244.1.12 are not isolated.
+ * are one identity, isolated both ways on 10.244.1.10, whose port 9090 the
+ * client may reach through the L7 proxy only; the client pod 10.244.1.30 and
+ * the DNS pod 10.244.1.12 are not isolated.
  *
  * fill_maps PINS abi N: only sets ew_config's ABI version to N.
  * fill_maps PINS drops: runs two packets the policy denies through the
  * loaded from_container, for bpfctl monitor: 10.244.1.10 to 10.244.1.30:80
  * and to 8.8.8.8:443.
+ * fill_maps PINS events: one event of each kind for bpfctl monitor, in this
+ * order: two records bpfctl cannot read (of an unknown type, and a policy
+ * event of the wrong size); a drop (10.244.1.10 to 10.244.1.30:80) and a
+ * connection allowed (to the DNS pod's 53/tcp), run through from_container;
+ * then a connection handed to the L7 proxy and HTTP requests (allowed,
+ * denied, malformed) as the datapath and the proxy write them.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -23,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -53,6 +61,7 @@ enum identity {
 #define RULE_WEB_IN1  (1234u << 12 | 1)
 #define RULE_WEB_OUT0 (1234u << 12 | 1u << 11 | 0)
 #define RULE_DNS_OUT0 (999u << 12 | 1u << 11 | 0)
+#define RULE_API_IN0  (1300u << 12 | 0) /* L7 */
 
 static __u32 ip(const char *s)
 {
@@ -87,29 +96,34 @@ static int fill_config(struct bpf_lxc *s)
 static int fill_endpoints(struct bpf_lxc *s)
 {
 	static const struct {
-		const char *ip;
+		const char *ip, *name;
 		struct ew_endpoint ep;
 	} pods[] = {
-		{ "10.244.1.10", { .ifindex = 1,
+		{ "10.244.1.10", "shop/web-1", { .ifindex = 1,
 				   .mac = { 0x1a, 0xb9, 0x26, 0xcf, 0x15, 0xfa },
 				   .node_mac = { 0xba, 0x14, 0x1c, 0x5c, 0x8b, 0x92 },
-				   .flags = EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED,
+				   .flags = EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED |
+					    EW_EP_INGRESS_L7,
 				   .identity = ID_WEB } },
-		{ "10.244.1.12", { .ifindex = 100002,
+		{ "10.244.1.12", "kube-system/coredns-5d78c9869d-qx7vm", { .ifindex = 100002,
 				   .mac = { 0x6e, 0x41, 0x0c, 0x9a, 0x22, 0x10 },
 				   .node_mac = { 0x9e, 0x07, 0x5d, 0x3b, 0xa1, 0x44 },
 				   .identity = ID_DNS } },
-		{ "10.244.1.30", { .ifindex = 100001,
+		{ "10.244.1.30", "default/client", { .ifindex = 100001,
 				   .mac = { 0xf6, 0x3b, 0xf1, 0xc3, 0x5c, 0x03 },
 				   .node_mac = { 0x32, 0xd0, 0xd6, 0xb2, 0x81, 0xe9 },
 				   .identity = ID_CLIENT } },
 	};
 	int fd = bpf_map__fd(s->maps.ew_endpoints);
+	int names_fd = bpf_map__fd(s->maps.ew_endpoint_names);
 
 	for (size_t i = 0; i < ARRAY_SIZE(pods); i++) {
 		struct ew_endpoint_key key = { ip(pods[i].ip) };
+		struct ew_endpoint_name name = { 0 };
 
-		if (put(fd, &key, &pods[i].ep, "ew_endpoints"))
+		snprintf(name.text, sizeof(name.text), "%s", pods[i].name);
+		if (put(fd, &key, &pods[i].ep, "ew_endpoints") ||
+		    put(names_fd, &key, &name, "ew_endpoint_names"))
 			return -1;
 	}
 	return 0;
@@ -190,6 +204,50 @@ static int fill_counters(struct bpf_lxc *s)
 	}
 	free(m);
 	free(stats);
+	return err;
+}
+
+/* Policy verdicts on CPU 0 (ew_verdicts), and the HTTP requests the proxy
+ * judged (ew_http_stats): denied ones were allowed by no rule. */
+static int fill_verdicts(struct bpf_lxc *s)
+{
+	static const struct {
+		unsigned int verdict, dir;
+		__u64 packets;
+	} verdicts[] = {
+		{ EW_VERDICT_ALLOWED, EW_DIR_EGRESS, 40 },
+		{ EW_VERDICT_ALLOWED, EW_DIR_INGRESS, 12 },
+		{ EW_VERDICT_PROXIED, EW_DIR_INGRESS, 5 },
+		{ EW_VERDICT_DENIED, EW_DIR_EGRESS, 2 },
+		{ EW_VERDICT_DENIED, EW_DIR_INGRESS, 9 },
+	};
+	static const struct {
+		struct ew_http_stats_key key;
+		__u64 requests;
+	} http[] = {
+		{ { RULE_API_IN0, EW_REASON_FORWARD, EW_DIR_INGRESS, 0 }, 120 },
+		{ { 0, EW_REASON_DROP_POLICY_DENIED, EW_DIR_INGRESS, 0 }, 7 },
+		{ { 0, EW_REASON_DROP_MALFORMED, EW_DIR_INGRESS, 0 }, 1 },
+	};
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->maps.ew_verdicts);
+	__u64 *per_cpu;
+	int err = 0;
+
+	if (ncpus <= 0 || !(per_cpu = calloc(ncpus, sizeof(*per_cpu))))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(verdicts) && !err; i++) {
+		__u32 idx = ew_verdict_index(verdicts[i].verdict, verdicts[i].dir);
+
+		per_cpu[0] = verdicts[i].packets;
+		err = put(fd, &idx, per_cpu, "ew_verdicts");
+	}
+	free(per_cpu);
+	fd = bpf_map__fd(s->maps.ew_http_stats);
+	for (size_t i = 0; i < ARRAY_SIZE(http) && !err; i++) {
+		struct ew_http_stats v = { http[i].requests };
+
+		err = put(fd, &http[i].key, &v, "ew_http_stats");
+	}
 	return err;
 }
 
@@ -393,21 +451,22 @@ static int fill_identities(struct bpf_lxc *s)
 }
 
 /* An ew_policy entry of the web identity: port/bits, bits 0 for every port,
- * proto 0 for every protocol. */
+ * proto 0 for every protocol; flags: enum ew_policy_flags. */
 static int put_policy(int fd, __u32 peer, __u8 dir, __u8 proto, __u16 port, __u32 bits,
-		      __u32 rule)
+		      __u32 rule, __u32 flags)
 {
 	struct ew_policy_key key = {
 		.prefixlen = proto ? 80 + bits : 72, .subject = ID_WEB, .peer = peer,
 		.dir = dir, .proto = proto, .port = htons(port),
 	};
-	struct ew_policy_entry e = { .rule = rule };
+	struct ew_policy_entry e = { .rule = rule, .flags = flags };
 
 	return put(fd, &key, &e, "ew_policy");
 }
 
-/* Web: in from the client on 8080, from the partner CIDR on 8000-8080;
- * out to anyone on 53/udp and to DNS pods on everything. */
+/* Web: in from the client on 8080, and on 9090 through the L7 proxy; from
+ * the partner CIDR on 8000-8080; out to anyone on 53/udp and to DNS pods on
+ * everything. */
 static int fill_policy(struct bpf_lxc *s)
 {
 	static const struct {
@@ -418,6 +477,7 @@ static int fill_policy(struct bpf_lxc *s)
 		{ RULE_WEB_IN1, "NetworkPolicy shop/allow-web ingress[1]" },
 		{ RULE_WEB_OUT0, "NetworkPolicy shop/allow-web egress[0]" },
 		{ RULE_DNS_OUT0, "CiliumNetworkPolicy shop/dns rule 2 of 2, egress[0]" },
+		{ RULE_API_IN0, "CiliumNetworkPolicy shop/web-api rule 1 of 1, ingress[0]" },
 	};
 	/* 8000-8080: the prefixes the agent writes for the range. */
 	static const struct {
@@ -429,12 +489,15 @@ static int fill_policy(struct bpf_lxc *s)
 
 	for (size_t i = 0; i < ARRAY_SIZE(range); i++)
 		if (put_policy(fd, ID_PARTNER, EW_DIR_INGRESS, IPPROTO_TCP, range[i].port,
-			       range[i].bits, RULE_WEB_IN1))
+			       range[i].bits, RULE_WEB_IN1, 0))
 			return -1;
-	if (put_policy(fd, ID_CLIENT, EW_DIR_INGRESS, IPPROTO_TCP, 8080, 16, RULE_WEB_IN0) ||
+	if (put_policy(fd, ID_CLIENT, EW_DIR_INGRESS, IPPROTO_TCP, 8080, 16, RULE_WEB_IN0,
+		       0) ||
+	    put_policy(fd, ID_CLIENT, EW_DIR_INGRESS, IPPROTO_TCP, 9090, 16, RULE_API_IN0,
+		       EW_POLICY_L7) ||
 	    put_policy(fd, EW_IDENTITY_ANY, EW_DIR_EGRESS, IPPROTO_UDP, 53, 16,
-		       RULE_WEB_OUT0) ||
-	    put_policy(fd, ID_DNS, EW_DIR_EGRESS, 0, 0, 0, RULE_DNS_OUT0))
+		       RULE_WEB_OUT0, 0) ||
+	    put_policy(fd, ID_DNS, EW_DIR_EGRESS, 0, 0, 0, RULE_DNS_OUT0, 0))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
 		struct ew_policy_rule_key key = { rules[i].rule };
@@ -459,8 +522,9 @@ static __u16 ip_checksum(const void *hdr, size_t len)
 	return (__u16)~sum;
 }
 
-/* A TCP SYN from pod 10.244.1.10 (on ifindex 1) to daddr:dport. */
-static int run_denied(struct bpf_lxc *s, const char *daddr, __u16 dport)
+/* A TCP SYN from pod 10.244.1.10 (on ifindex 1) to daddr:dport, which the
+ * datapath must answer with verdict. */
+static int run_syn(struct bpf_lxc *s, const char *daddr, __u16 dport, int verdict)
 {
 	struct {
 		struct ethhdr eth;
@@ -482,11 +546,165 @@ static int run_denied(struct bpf_lxc *s, const char *daddr, __u16 dport)
 
 	pkt.ip.check = ip_checksum(&pkt.ip, sizeof(pkt.ip));
 	if (!bpf_prog_test_run_opts(bpf_program__fd(s->progs.from_container), &opts) &&
-	    opts.retval == TC_ACT_SHOT)
+	    (int)opts.retval == verdict)
 		return 0;
-	fprintf(stderr, "fill_maps: the packet to %s:%u was not dropped (%s, verdict "
-		"%u)\n", daddr, dport, strerror(errno), opts.retval);
+	fprintf(stderr, "fill_maps: the packet to %s:%u got verdict %u, not %d (%s)\n",
+		daddr, dport, opts.retval, verdict, strerror(errno));
 	return -1;
+}
+
+static int run_denied(struct bpf_lxc *s, const char *daddr, __u16 dport)
+{
+	return run_syn(s, daddr, dport, TC_ACT_SHOT);
+}
+
+/*
+ * Records the datapath cannot write here (a connection to the L7 proxy
+ * needs the proxy's socket; HTTP events are the proxy's) are put into
+ * ew_events by this program: the packet it runs on is the record.
+ * Instructions by hand, for a program of a dozen:
+ *
+ *	if (skb->len < ETH_HLEN || skb->len > RECORD_MAX) return 0;
+ *	bpf_skb_load_bytes(skb, 0, buf, skb->len);
+ *	bpf_ringbuf_output(&ew_events, buf, skb->len, 0);
+ */
+#define RECORD_MAX 256
+#define INSN(c, d, s, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define MOV_REG(d, s)	 INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV_IMM(d, i)	 INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ADD_IMM(d, i)	 INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
+#define JUMP_IF(op, d, i, to) INSN(BPF_JMP | (op) | BPF_K, d, 0, to, i)
+#define CALL(helper)	 INSN(BPF_JMP | BPF_CALL, 0, 0, 0, helper)
+
+static int load_record_writer(struct bpf_lxc *s)
+{
+	const struct bpf_insn insns[] = {
+		MOV_REG(6, 1),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 7, 1, offsetof(struct __sk_buff, len), 0),
+		JUMP_IF(BPF_JLT, 7, ETH_HLEN, 15), /* to the return */
+		JUMP_IF(BPF_JGT, 7, RECORD_MAX, 14),
+		MOV_REG(1, 6),
+		MOV_IMM(2, 0),
+		MOV_REG(3, 10),
+		ADD_IMM(3, -RECORD_MAX),
+		MOV_REG(4, 7),
+		CALL(BPF_FUNC_skb_load_bytes),
+		JUMP_IF(BPF_JNE, 0, 0, 7),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0,
+		     bpf_map__fd(s->maps.ew_events)),
+		INSN(0, 0, 0, 0, 0),
+		MOV_REG(2, 10),
+		ADD_IMM(2, -RECORD_MAX),
+		MOV_REG(3, 7),
+		MOV_IMM(4, 0),
+		CALL(BPF_FUNC_ringbuf_output),
+		MOV_IMM(0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ew_golden_rec", "GPL", insns,
+			       ARRAY_SIZE(insns), NULL);
+
+	if (fd < 0)
+		fprintf(stderr, "fill_maps: cannot load the record writer: %s\n",
+			strerror(-fd));
+	return fd;
+}
+
+static int write_record(int prog_fd, const void *record, __u32 size)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = record, .data_size_in = size,
+		    .repeat = 1);
+
+	if (!bpf_prog_test_run_opts(prog_fd, &opts))
+		return 0;
+	fprintf(stderr, "fill_maps: cannot write a %u-byte record: %s\n", size,
+		strerror(errno));
+	return -1;
+}
+
+/* A TCP or UDP event of now (the monitor skips older ones as backlog). */
+static struct ew_event event(__u8 type, __u8 reason, __u8 dir, __u8 proto,
+			     const char *saddr, __u16 sport, const char *daddr, __u16 dport,
+			     __u32 rule)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (struct ew_event){
+		.ts_ns = (__u64)now.tv_sec * SEC + (__u64)now.tv_nsec, .type = type,
+		.reason = reason, .dir = dir, .protocol = proto, .saddr = ip(saddr),
+		.daddr = ip(daddr), .sport = htons(sport), .dport = htons(dport),
+		.rule = rule,
+	};
+}
+
+/* A new connection the policy let pass, from the pod's veth (ifindex 1). */
+static int write_policy_event(int prog_fd, __u8 reason, __u8 dir, __u8 proto,
+			      const char *saddr, __u16 sport, const char *daddr,
+			      __u16 dport, __u32 rule, __u32 len)
+{
+	struct ew_event e = event(EW_EVENT_POLICY, reason, dir, proto, saddr, sport, daddr,
+				  dport, rule);
+
+	e.ifindex = 1;
+	e.len = len;
+	return write_record(prog_fd, &e, sizeof(e));
+}
+
+/* A request of the client 10.244.1.30:41234 to web's 9090, as the proxy
+ * reports it: no interface, no length. */
+static int write_http_event(int prog_fd, __u8 reason, __u32 rule, const char *method,
+			    const char *path, __u16 status)
+{
+	struct ew_http_event h = {
+		.ev = event(EW_EVENT_HTTP, reason, EW_DIR_INGRESS, IPPROTO_TCP,
+			    "10.244.1.30", 41234, "10.244.1.10", 9090, rule),
+		.status = status,
+	};
+
+	snprintf(h.method, sizeof(h.method), "%s", method);
+	snprintf(h.path, sizeof(h.path), "%s", path);
+	return write_record(prog_fd, &h, sizeof(h));
+}
+
+/* A connection policy allows, opened through from_container: its event is
+ * the datapath's. The tracking entry it made is deleted, as its age would
+ * depend on the machine's uptime in bpfctl ct. */
+static int run_allowed(struct bpf_lxc *s, const char *daddr, __u16 dport)
+{
+	struct ew_ct_key key;
+
+	if (run_syn(s, daddr, dport, TC_ACT_REDIRECT))
+		return -1;
+	tuple(&key, "10.244.1.10", 40000, daddr, dport, IPPROTO_TCP, EW_CT_POLICY);
+	bpf_map_delete_elem(bpf_map__fd(s->maps.ew_ct), &key);
+	return 0;
+}
+
+/* Two records bpfctl cannot read, then one event of each kind. */
+static int write_events(struct bpf_lxc *s)
+{
+	struct ew_event unknown = event(9, 0, 0, 0, "0.0.0.0", 0, "0.0.0.0", 0, 0);
+	struct ew_event short_policy = event(EW_EVENT_POLICY, EW_REASON_FORWARD,
+					     EW_DIR_EGRESS, IPPROTO_TCP, "10.244.1.10",
+					     40002, "10.244.1.12", 53, 0);
+	int fd = load_record_writer(s), err;
+
+	if (fd < 0)
+		return -1;
+	err = write_record(fd, &unknown, sizeof(unknown)) ||
+	      write_record(fd, &short_policy, 32) || run_denied(s, "10.244.1.30", 80) ||
+	      run_allowed(s, "10.244.1.12", 53) ||
+	      write_policy_event(fd, EW_REASON_PROXY, EW_DIR_INGRESS, IPPROTO_TCP,
+				 "10.244.1.30", 41234, "10.244.1.10", 9090, RULE_API_IN0, 74) ||
+	      write_http_event(fd, EW_REASON_FORWARD, RULE_API_IN0, "GET",
+			       "/api/items?page=2", 200) ||
+	      write_http_event(fd, EW_REASON_DROP_POLICY_DENIED, 0, "DELETE",
+			       "/api/items/7", 403) ||
+	      write_http_event(fd, EW_REASON_DROP_MALFORMED, 0, "GET", "/\x1b[31mred", 400);
+	close(fd);
+	return err;
 }
 
 static int set_abi(const char *pins, const char *version)
@@ -515,11 +733,12 @@ int main(int argc, char **argv)
 	int err;
 
 	bool drops = argc == 3 && !strcmp(argv[2], "drops");
+	bool events = argc == 3 && !strcmp(argv[2], "events");
 
 	if (argc == 4 && !strcmp(argv[2], "abi"))
 		return set_abi(argv[1], argv[3]);
-	if (argc != 2 && !drops) {
-		fprintf(stderr, "usage: fill_maps PINS [abi VERSION | drops]\n");
+	if (argc != 2 && !drops && !events) {
+		fprintf(stderr, "usage: fill_maps PINS [abi VERSION | drops | events]\n");
 		return 2;
 	}
 	snprintf(maps, sizeof(maps), "%s/maps", argv[1]);
@@ -535,9 +754,12 @@ int main(int argc, char **argv)
 			maps, strerror(-err));
 	else if (drops)
 		err = run_denied(s, "10.244.1.30", 80) || run_denied(s, "8.8.8.8", 443);
+	else if (events)
+		err = write_events(s);
 	else
 		err = fill_config(s) || fill_endpoints(s) || fill_routes_and_nodes(s) ||
-		      fill_counters(s) || fill_services(s) || fill_conntrack(s) ||
+		      fill_counters(s) || fill_verdicts(s) || fill_services(s) ||
+		      fill_conntrack(s) ||
 		      fill_identities(s) || fill_policy(s);
 	bpf_lxc__destroy(s);
 	return err ? 1 : 0;

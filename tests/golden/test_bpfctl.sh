@@ -151,6 +151,10 @@ done
 golden services-tables "${P[@]}" services --tables
 golden_json services-tables "${P[@]}" services --tables
 golden stats-all "${P[@]}" stats --all
+golden stats-policy "${P[@]}" stats --policy
+golden_json stats-policy "${P[@]}" stats --policy
+golden stats-http "${P[@]}" stats --http
+golden_json stats-http "${P[@]}" stats --http
 golden ct-count "${P[@]}" ct count
 golden_json ct-count "${P[@]}" ct count
 golden monitor "${P[@]}" monitor --timeout 0.3
@@ -178,13 +182,18 @@ golden err-option "${P[@]}" stats --ip 10.244.1.30
 golden err-action "${P[@]}" ct drop
 golden err-service "${P[@]}" ct --service 10.96.0.10
 golden err-command "${P[@]}" frobnicate
+golden err-stats-views "${P[@]}" stats --policy --http
+golden err-verdict "${P[@]}" monitor --verdict maybe
+golden err-event "${P[@]}" monitor --event flow
 
 echo "# policy"
 golden policy "${P[@]}" policy 10.244.1.10
 golden_json policy "${P[@]}" policy 10.244.1.10
-golden policy-not-isolated "${P[@]}" policy 10.244.1.30
+golden policy-by-name "${P[@]}" policy shop/web-1
+golden policy-not-isolated "${P[@]}" policy default/client
 golden err-policy-no-pod "${P[@]}" policy 10.244.1.99
 golden err-policy-name "${P[@]}" policy shop/web
+golden err-policy-form "${P[@]}" policy web
 golden err-policy-missing "${P[@]}" policy
 if python3 - "$WORK/out/policy.json" <<-'EOF'; then
 	import json, sys
@@ -193,32 +202,74 @@ if python3 - "$WORK/out/policy.json" <<-'EOF'; then
 	ports = [(a["direction"], a["peer"], a["ports"]) for a in doc["allowed"]]
 	assert ("ingress", 7007, {"from": 8000, "to": 8080}) in ports, ports
 	assert ("egress", None, {"from": 53, "to": 53}) in ports, ports
+	l7 = [(a["ports"], a["l7"], a["ruleName"]) for a in doc["allowed"] if a["l7"]]
+	assert l7 == [({"from": 9090, "to": 9090}, True,
+	               "CiliumNetworkPolicy shop/web-api rule 1 of 1, ingress[0]")], l7
+	assert doc["pod"] == "shop/web-1" and doc["ingress"]["l7"], doc
 EOF
-	pass "policy.json parses back: identity, isolation, port ranges"
+	pass "policy.json parses back: identity, isolation, port ranges, L7"
 else
 	fail "policy.json does not say what fill_maps wrote"
 fi
+if python3 - "$WORK/out/endpoints.json" <<-'EOF'; then
+	import json, sys
+	eps = {e["ip"]: e for e in json.load(open(sys.argv[1]))}
+	web = eps["10.244.1.10"]
+	assert web["pod"] == "shop/web-1" and web["identity"] == 4242, web
+	assert web["identityName"] == "shop app=web,tier=front", web
+	assert web["policy"] == {"ingress": {"isolated": True, "l7": True},
+	                         "egress": {"isolated": True, "l7": False},
+	                         "failed": False}, web
+	assert eps["10.244.1.30"]["pod"] == "default/client", eps
+	assert not eps["10.244.1.30"]["policy"]["ingress"]["isolated"], eps
+EOF
+	pass "endpoints.json parses back: names, identities, policy state"
+else
+	fail "endpoints.json does not say what fill_maps wrote"
+fi
+if python3 - "$WORK/out/stats-policy.json" "$WORK/out/stats-http.json" <<-'EOF'; then
+	import json, sys
+	doc = json.load(open(sys.argv[1]))
+	packets = {(r["verdict"], r["direction"]): r["packets"] for r in doc["packets"]}
+	assert len(packets) == 6 and packets[("proxied", "ingress")] == 5, packets
+	assert packets[("denied", "egress")] == 2 and packets[("proxied", "egress")] == 0
+	reqs = {(r["reason"], r["direction"]): r["requests"] for r in doc["httpRequests"]}
+	assert reqs[("forward", "ingress")] == 120 and reqs[("forward", "egress")] == 0, reqs
+	assert reqs[("policy-denied", "ingress")] == 7, reqs
+	rules = [(r["rule"], r["verdict"], r["requests"]) for r in json.load(open(sys.argv[2]))]
+	assert rules == [(None, "dropped", 1), (None, "denied", 7),
+	                 (1300 << 12, "allowed", 120)], rules
+EOF
+	pass "stats-policy.json and stats-http.json parse back: verdicts, requests, rules"
+else
+	fail "stats --policy or --http JSON does not say what fill_maps wrote"
+fi
 
-# monitor_drops NAME ARGS...: bpfctl ARGS while fill_maps makes two policy
-# drops; event times are masked.
-monitor_drops() {
-	local name=$1 pid
-	shift
-	"$BPFCTL" "$@" --count 2 --timeout 10 >"$WORK/out/$name" 2>&1 &
+# holds_lock PID: PID holds a flock (bpfctl monitor's on the maps directory).
+# Trying the lock instead would take it for a moment, and a monitor
+# starting then would find it taken.
+holds_lock() { awk -v pid="$1" '$2 == "FLOCK" && $5 == pid { found = 1 } END { exit !found }' /proc/locks; }
+
+# monitor_events NAME FILL COUNT ARGS...: bpfctl ARGS --count COUNT while
+# fill_maps PINS FILL (drops or events) writes events; times are masked.
+monitor_events() {
+	local name=$1 fill=$2 count=$3 pid
+	shift 3
+	"$BPFCTL" "$@" --count "$count" --timeout 10 >"$WORK/out/$name" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do # the monitor holds this lock once it reads
-		flock -n "$PINS/maps" true || break
+	for _ in $(seq 100); do # the monitor holds a lock once it reads
+		holds_lock "$pid" && break
 		sleep 0.05
 	done
-	"$BUILD/golden_fill_maps" "$PINS" drops 2>"$WORK/err" ||
-		fail "$name: fill_maps drops: $(cat "$WORK/err")"
+	"$BUILD/golden_fill_maps" "$PINS" "$fill" 2>"$WORK/err" ||
+		fail "$name: fill_maps $fill: $(cat "$WORK/err")"
 	wait "$pid"
 	sed -i -E -e 's/^[0-9:]{8}\.[0-9]{6} /<time> /' \
 		-e 's/"time":"[^"]*"/"time":"<time>"/' "$WORK/out/$name"
 	compare "$name"
 }
-monitor_drops monitor-policy.txt "${P[@]}" monitor
-monitor_drops monitor-policy-json.txt "${P[@]}" --json monitor
+monitor_events monitor-policy.txt drops 2 "${P[@]}" monitor
+monitor_events monitor-policy-json.txt drops 2 "${P[@]}" --json monitor
 if python3 - "$WORK/out/monitor-policy-json.txt" <<-'EOF'; then
 	import json, sys
 	lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -230,6 +281,37 @@ EOF
 	pass "monitor-policy-json.txt parses back: both ends' identities"
 else
 	fail "monitor-policy-json.txt does not name the identities fill_maps wrote"
+fi
+
+echo "# monitor: every kind of event, and its filters"
+monitor_events monitor-events.txt events 6 "${P[@]}" monitor
+monitor_events monitor-events-json.txt events 6 "${P[@]}" --json monitor
+monitor_events monitor-allowed.txt events 2 "${P[@]}" monitor --verdict allowed
+monitor_events monitor-denied.txt events 2 "${P[@]}" monitor --verdict denied
+monitor_events monitor-http-refused.txt events 2 "${P[@]}" monitor --event http \
+	--verdict denied --verdict dropped
+monitor_events monitor-policy-ingress.txt events 1 "${P[@]}" monitor --event policy \
+	--direction ingress
+if python3 - "$WORK/out/monitor-events-json.txt" <<-'EOF'; then
+	import json, sys
+	text = open(sys.argv[1]).read().splitlines()
+	lines = [json.loads(l) for l in text if l.startswith("{")]
+	kinds = [(l["event"], l["verdict"], l["reason"]) for l in lines]
+	assert kinds == [("drop", "denied", "policy-denied"), ("policy", "allowed", "forward"),
+	                 ("policy", "proxied", "proxy"), ("http", "allowed", "forward"),
+	                 ("http", "denied", "policy-denied"), ("http", "dropped", "malformed")], kinds
+	assert lines[1]["ruleName"] == "CiliumNetworkPolicy shop/dns rule 2 of 2, egress[0]", lines[1]
+	assert lines[1]["dstIdentity"] == 6060, lines[1]
+	http = [(l["method"], l["path"], l["status"], l["rule"]) for l in lines[3:]]
+	assert http == [("GET", "/api/items?page=2", 200, 1300 << 12),
+	                ("DELETE", "/api/items/7", 403, None),
+	                ("GET", "/?[31mred", 400, None)], http
+	assert all("method" not in l for l in lines[:3]), lines
+	assert text[-1].startswith("(2 records of an unknown type or size skipped"), text
+EOF
+	pass "monitor-events-json.txt parses back: kinds, verdicts, rules, requests, skipped records"
+else
+	fail "monitor-events-json.txt does not say what fill_maps wrote"
 fi
 
 echo "# ct flush"

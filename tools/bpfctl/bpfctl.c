@@ -27,20 +27,27 @@ static const char usage[] =
 	"  ct flush    deletes them, after asking on a terminal (or --yes)\n"
 	"  maps        every pinned map: type, sizes, entries, fill level, memory\n"
 	"  stats       packets and bytes per verdict reason and direction\n"
+	"              (--policy: policy verdicts and HTTP requests; --http: HTTP\n"
+	"              requests per rule)\n"
 	"  reasons     every verdict reason with its meaning\n"
-	"  monitor     dropped packets, live, one line each, until Ctrl-C\n"
-	"  events      drop events emitted, suppressed by the rate limit, lost\n"
+	"  monitor     events, live, one line each, until Ctrl-C: dropped packets,\n"
+	"              connections policy allowed, HTTP requests the proxy judged\n"
+	"  events      events emitted, suppressed by the rate limit, lost\n"
 	"  identities  policy identities: a pod label set, a policy CIDR, reserved\n"
 	"              ones; how many addresses have each\n"
 	"  ipcache     every address and prefix with its identity and CIDR identity\n"
-	"  policy POD  a pod's (by IP) identity, isolation and what it may receive\n"
-	"              and send: peer, protocol, ports, the rule that allows it\n"
+	"  policy POD  a pod's (NAMESPACE/NAME or IP) identity, isolation and what\n"
+	"              it may receive and send: peer, protocol, ports, L7, the rule\n"
+	"              that allows it\n"
 	"\n"
 	"options:\n"
 	"  --bpffs PATH  bpffs root the agent pins under (default " DEFAULT_BPFFS ")\n"
 	"  --json        one JSON document on stdout, for scripts (monitor: one\n"
 	"                JSON object per line)\n"
 	"  --all         stats: include reasons that counted nothing\n"
+	"  --policy      stats: packets policy allowed, proxied and denied, and HTTP\n"
+	"                requests the L7 proxy allowed and denied, per direction\n"
+	"  --http        stats: HTTP requests the L7 proxy judged, per rule\n"
 	"  --tables      services: the Maglev tables instead of the frontends\n"
 	"\n"
 	"ct options (they combine; count and flush take them too):\n"
@@ -52,7 +59,12 @@ static const char usage[] =
 	"  --yes              flush without asking\n"
 	"\n"
 	"monitor options (filters of one kind are alternatives; kinds combine):\n"
-	"  --reason NAME      only drops for this reason (repeatable; see 'reasons')\n"
+	"  --event E          only drop, policy (connections policy allowed) or http\n"
+	"                     (requests the L7 proxy judged) events (repeatable)\n"
+	"  --verdict V        only what was allowed, proxied (allowed through the L7\n"
+	"                     proxy), denied (by policy) or dropped (for another\n"
+	"                     reason) (repeatable)\n"
+	"  --reason NAME      only events of this reason (repeatable; see 'reasons')\n"
 	"  --ip ADDR          only packets from or to this IPv4 address, e.g. a pod's\n"
 	"                     (repeatable)\n"
 	"  --proto P          only tcp, udp or icmp\n"
@@ -65,8 +77,9 @@ static const char usage[] =
 	"  bpfctl ct --service 10.96.0.10:80   the connections to one frontend\n"
 	"  bpfctl ct flush --addr 10.244.1.30  forget a pod's connections (asks first)\n"
 	"  bpfctl --json maps                  how full each map is, for a script\n"
-	"  bpfctl monitor --ip 10.244.1.30     a pod's dropped packets, as they happen\n"
-	"  bpfctl policy 10.244.1.10           what a pod may receive and send, and why\n"
+	"  bpfctl monitor --ip 10.244.1.30     a pod's events, as they happen\n"
+	"  bpfctl monitor --verdict denied     what policy denies: packets and requests\n"
+	"  bpfctl policy shop/web-1            what a pod may receive and send, and why\n"
 	"\n"
 	"docs/bpfctl.md shows every command's output and explains its columns.\n";
 
@@ -90,7 +103,7 @@ static const struct command {
 	{ "events", cmd_events, true, { 0 }, NULL },
 	{ "identities", cmd_identities, true, { 0 }, NULL },
 	{ "ipcache", cmd_ipcache, true, { 0 }, NULL },
-	{ "policy", cmd_policy, true, { 0 }, "POD" },
+	{ "policy", cmd_policy, true, { 0 }, "POD" }, /* NAMESPACE/NAME or IP */
 };
 
 static const struct option longopts[] = {
@@ -99,6 +112,10 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "all", no_argument, NULL, 'a' },
 	{ "tables", no_argument, NULL, 'T' },
+	{ "policy", no_argument, NULL, 'L' },
+	{ "http", no_argument, NULL, 'H' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "verdict", required_argument, NULL, 'v' },
 	{ "reason", required_argument, NULL, 'r' },
 	{ "ip", required_argument, NULL, 'i' },
 	{ "proto", required_argument, NULL, 'p' },
@@ -119,6 +136,10 @@ static const struct option_owner {
 } owners[] = {
 	{ 'a', { "stats" } },
 	{ 'T', { "services" } },
+	{ 'L', { "stats" } },
+	{ 'H', { "stats" } },
+	{ 'e', { "monitor" } },
+	{ 'v', { "monitor" } },
 	{ 'r', { "monitor" } },
 	{ 'i', { "monitor" } },
 	{ 'p', { "monitor", "ct" } },
@@ -144,6 +165,32 @@ static int parse_reason(struct monitor_filter *f, const char *arg)
 	fprintf(stderr, "bpfctl: --reason %s: no such reason; 'bpfctl reasons' "
 		"lists them (e.g. no-endpoint)\n", arg);
 	return -1;
+}
+
+static int parse_event_kind(struct monitor_filter *f, const char *arg)
+{
+	int kind = event_kind_by_name(arg);
+
+	if (kind < 0) {
+		fprintf(stderr, "bpfctl: --event %s: expected drop, policy or http\n",
+			arg);
+		return -1;
+	}
+	f->kinds |= 1u << kind;
+	return 0;
+}
+
+static int parse_verdict(struct monitor_filter *f, const char *arg)
+{
+	int v = verdict_by_name(arg);
+
+	if (v < 0) {
+		fprintf(stderr, "bpfctl: --verdict %s: expected allowed, proxied, denied "
+			"or dropped\n", arg);
+		return -1;
+	}
+	f->verdicts |= 1u << v;
+	return 0;
 }
 
 static int parse_ipv4(const char *opt, const char *arg, __u32 *ip)
@@ -267,6 +314,10 @@ static int parse_option(struct ctl *c, int opt, const char *arg)
 	switch (opt) {
 	case 'a': c->all = true; return 0;
 	case 'T': c->tables = true; return 0;
+	case 'L': c->policy = true; return 0;
+	case 'H': c->http = true; return 0;
+	case 'e': return parse_event_kind(&c->mon, arg);
+	case 'v': return parse_verdict(&c->mon, arg);
 	case 'y': c->yes = true; return 0;
 	case 'r': return parse_reason(&c->mon, arg);
 	case 'i': return parse_ip(&c->mon, arg);

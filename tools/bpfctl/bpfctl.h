@@ -21,6 +21,8 @@
 _Static_assert(EW_REASON_MAX <= 64, "monitor_filter.reasons has a bit per reason");
 struct monitor_filter {
 	__u64 reasons;		    /* bit per reason code; 0: all */
+	__u32 kinds;		    /* bit per enum ew_event_type; 0: all */
+	__u32 verdicts;		    /* bit per enum verdict; 0: all */
 	__u32 ips[MONITOR_MAX_IPS]; /* network byte order */
 	int n_ips;
 	int dir;		    /* enum ew_dir; -1: all */
@@ -43,6 +45,8 @@ struct ctl {
 	bool json;
 	bool all;	    /* stats: reasons that counted nothing too */
 	bool tables;	    /* services: the Maglev tables instead */
+	bool policy;	    /* stats: policy verdicts and HTTP requests instead */
+	bool http;	    /* stats: HTTP requests by rule instead */
 	bool yes;	    /* ct flush: no question */
 	int proto;	    /* monitor, ct: IP protocol; -1: all */
 	struct monitor_filter mon;
@@ -54,6 +58,8 @@ struct ctl {
 int open_pin(const struct ctl *c, const char *name, char path[PATH_MAX]);
 /* A pinned map of this bpfctl's ABI, or -1 after saying why not. */
 int open_map(const struct ctl *c, const char *name);
+/* open_map() of a map that older pins lack: -1 quietly when not pinned. */
+int open_optional_map(const struct ctl *c, const char *name);
 int check_abi(const struct ctl *c);
 /* Every key of a map, sorted with cmp (NULL: in the map's order); the
  * number of keys, or -1 after saying why. *keys is for free(). */
@@ -80,6 +86,24 @@ extern const struct reason_info reasons[];
 extern const size_t n_reasons;
 
 const char *reason_name(unsigned int code);
+
+/* What became of a packet or an HTTP request, as monitor and stats say it;
+ * the first three are ew_verdicts' (enum ew_verdict). */
+enum verdict {
+	VERDICT_ALLOWED = EW_VERDICT_ALLOWED,
+	VERDICT_PROXIED = EW_VERDICT_PROXIED, /* allowed, through the L7 proxy */
+	VERDICT_DENIED = EW_VERDICT_DENIED,   /* by policy */
+	VERDICT_DROPPED,		      /* for another reason */
+	VERDICT_MAX,
+};
+
+const char *verdict_name(enum verdict v);
+int verdict_by_name(const char *name); /* -1: no such verdict */
+/* Policy-denied, a fragment of an isolated pod, or its policy failed. */
+bool reason_is_policy_drop(unsigned int reason);
+/* forward and the like: allowed; proxy: proxied; a policy drop: denied;
+ * any other drop: dropped. */
+enum verdict reason_verdict(unsigned int reason);
 const char *dir_name(unsigned int dir);
 const char *proto_name(__u8 proto, char buf[8]);
 char *ip_str(__u32 ip, char buf[16]);
@@ -116,6 +140,8 @@ int cmd_stats(const struct ctl *c);
 int cmd_reasons(const struct ctl *c);
 int cmd_events(const struct ctl *c);
 int cmd_monitor(const struct ctl *c);
+/* enum ew_event_type of "drop", "policy" or "http"; -1: none of them. */
+int event_kind_by_name(const char *name);
 int cmd_services(const struct ctl *c);
 int cmd_backends(const struct ctl *c);
 int cmd_ct(const struct ctl *c);
@@ -138,6 +164,26 @@ struct ew_ipcache identity_of_addr(const struct identities *ids, __u32 addr);
  * ("reserved:world"), or "unknown (...)"; may be in buf. */
 const char *identity_name(const struct identities *ids, __u32 id,
 			  struct ew_identity_name *buf);
+
+/* The name of rule (ew_policy_rules, open in rules_fd), or "unknown (...)";
+ * may be in buf. */
+const char *rule_name(int rules_fd, __u32 rule, struct ew_policy_rule_name *buf);
+
+/* --- pods.c: pods by name, and their policy state --------------------------------- */
+
+#define POLICY_STATE_LEN 32
+
+/* The pod's "namespace/name" (ew_endpoint_names, open in names_fd), in buf;
+ * NULL when it has none or names_fd is -1. */
+const char *pod_name(int names_fd, __u32 ip, struct ew_endpoint_name *buf);
+/* The address of the pod called name: 0, 1 when none is, or -1 after
+ * saying why the names cannot be read. */
+int pod_by_name(const struct ctl *c, const char *name, __u32 *ip);
+bool pod_isolated(const struct ew_endpoint *ep, enum ew_dir dir);
+/* "ingress+l7,egress", "egress", "failed"; "-": not isolated. */
+char *policy_state_str(const struct ew_endpoint *ep, char buf[POLICY_STATE_LEN]);
+/* {"isolated": bool, "l7": bool} */
+json_t *policy_direction_json(const struct ew_endpoint *ep, enum ew_dir dir);
 
 /* --- services.c: the backends, for services and ct ------------------------------- */
 

@@ -23,6 +23,41 @@ const char *reason_name(unsigned int code)
 	return NULL;
 }
 
+static const char *const verdict_names[VERDICT_MAX] = {
+	[VERDICT_ALLOWED] = "allowed",
+	[VERDICT_PROXIED] = "proxied",
+	[VERDICT_DENIED] = "denied",
+	[VERDICT_DROPPED] = "dropped",
+};
+
+const char *verdict_name(enum verdict v)
+{
+	return v < VERDICT_MAX ? verdict_names[v] : "?";
+}
+
+int verdict_by_name(const char *name)
+{
+	for (int v = 0; v < VERDICT_MAX; v++)
+		if (!strcmp(name, verdict_names[v]))
+			return v;
+	return -1;
+}
+
+bool reason_is_policy_drop(unsigned int reason)
+{
+	return reason == EW_REASON_DROP_POLICY_DENIED ||
+	       reason == EW_REASON_DROP_FRAGMENT || reason == EW_REASON_DROP_POLICY_FAILED;
+}
+
+enum verdict reason_verdict(unsigned int reason)
+{
+	if (reason == EW_REASON_PROXY)
+		return VERDICT_PROXIED;
+	if (!ew_reason_is_drop(reason))
+		return VERDICT_ALLOWED;
+	return reason_is_policy_drop(reason) ? VERDICT_DENIED : VERDICT_DROPPED;
+}
+
 const char *dir_name(unsigned int dir)
 {
 	return dir == EW_DIR_EGRESS ? "egress" : "ingress";

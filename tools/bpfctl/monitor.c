@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* bpfctl monitor: drop events from the ring buffer, live, one line each. */
+/* bpfctl monitor: events from the ring buffer (drops, policy verdicts, HTTP
+ * requests), live, one line each. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -30,15 +32,45 @@ static void monitor_on_signal(int sig)
 
 struct monitor {
 	const struct ctl *c;
-	int stats_fd;
+	int stats_fd, rules_fd;
 	__u64 start_ns;		      /* CLOCK_MONOTONIC; older events are backlog */
 	__s64 wall_offset_ns;	      /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	__u64 quiet_since_ns;	      /* last line printed, or last silence check */
 	unsigned long shown;
 	struct event_totals reported; /* counts up to the last "missed" line */
-	struct identities ids;	      /* policy drops name both ends' */
+	/* Records of an unknown type or of another size than their type's,
+	 * and how many of them were reported. */
+	unsigned long unreadable, unreadable_reported;
+	struct identities ids;	      /* events of policy name both ends' */
 };
 
+static const char *const event_kinds[] = {
+	[EW_EVENT_DROP] = "drop",
+	[EW_EVENT_POLICY] = "policy",
+	[EW_EVENT_HTTP] = "http",
+};
+
+int event_kind_by_name(const char *name)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(event_kinds); t++)
+		if (event_kinds[t] && !strcmp(name, event_kinds[t]))
+			return (int)t;
+	return -1;
+}
+
+/* The size of a record of type, 0 for a type this bpfctl does not know. */
+static size_t event_size(__u8 type)
+{
+	switch (type) {
+	case EW_EVENT_DROP:
+	case EW_EVENT_POLICY:
+		return sizeof(struct ew_event);
+	case EW_EVENT_HTTP:
+		return sizeof(struct ew_http_event);
+	default:
+		return 0;
+	}
+}
 
 /* The ABI leaves protocol and addresses 0 when the packet was not IPv4. */
 static bool event_has_ipv4(const struct ew_event *e)
@@ -51,12 +83,12 @@ static bool event_has_ports(const struct ew_event *e)
 	return e->protocol == IPPROTO_TCP || e->protocol == IPPROTO_UDP;
 }
 
-/* Policy drops show the identities of both ends, looked up when shown. */
+/* Events of policy show the identities of both ends, looked up when shown:
+ * policy drops, policy verdicts and HTTP requests. */
 static bool event_has_identities(const struct ew_event *e)
 {
-	return event_has_ipv4(e) && (e->reason == EW_REASON_DROP_POLICY_DENIED ||
-				     e->reason == EW_REASON_DROP_FRAGMENT ||
-				     e->reason == EW_REASON_DROP_POLICY_FAILED);
+	return event_has_ipv4(e) &&
+	       (e->type != EW_EVENT_DROP || reason_is_policy_drop(e->reason));
 }
 
 static bool monitor_match(const struct ctl *c, const struct ew_event *e)
@@ -65,6 +97,10 @@ static bool monitor_match(const struct ctl *c, const struct ew_event *e)
 	bool ip_ok = !f->n_ips;
 
 	if (f->reasons && (e->reason >= EW_REASON_MAX || !(f->reasons & (1ull << e->reason))))
+		return false;
+	if (f->kinds && !(f->kinds & (1u << e->type)))
+		return false;
+	if (f->verdicts && !(f->verdicts & (1u << reason_verdict(e->reason))))
 		return false;
 	if (c->proto >= 0 && e->protocol != c->proto)
 		return false;
@@ -108,19 +144,55 @@ static char *endpoint_str(const struct ew_event *e, __u32 addr, __u16 port,
 	return buf;
 }
 
+/* What the proxy wrote of a request line: NUL-terminated within its field,
+ * and bytes that are not printable ASCII as '?', so that a request cannot
+ * write control sequences to the terminal or invalid UTF-8 to JSON. */
+static char *request_text(const char *field, size_t size, char *buf)
+{
+	size_t i;
+
+	for (i = 0; i < size - 1 && field[i]; i++)
+		buf[i] = field[i] >= 0x20 && field[i] < 0x7f ? field[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* What the event is, as the line starts: "drop policy-denied", "policy
+ * allowed", "http denied". */
+static char *event_what(const struct ew_event *e, const char *reason, char buf[40])
+{
+	if (e->type == EW_EVENT_DROP)
+		snprintf(buf, 40, "drop %s", reason);
+	else
+		snprintf(buf, 40, "%s %s", event_kinds[e->type],
+			 verdict_name(reason_verdict(e->reason)));
+	return buf;
+}
+
+/* One line: what, where, the packet's addresses; then the request and its
+ * status as an access log has them, or the length; the identities and the
+ * rule where policy judged it. */
 static void monitor_print_text(const struct monitor *m, const struct ew_event *e,
 			       const char *when, const char *reason,
 			       const char *ifname)
 {
-	char src[24], dst[24], proto[8];
+	const struct ew_http_event *h = (const void *)e;
+	char what[40], src[24], dst[24], proto[8];
+	char method[EW_HTTP_METHOD_LEN], path[EW_HTTP_PATH_LEN];
+	struct ew_policy_rule_name rule;
 	struct ew_identity_name a, b;
 	__u32 sid, did;
 
-	printf("%s drop %-16s %-7s %-15s %-4s %s -> %s len %u", when, reason,
+	printf("%s %-21s %-7s %-15s %-4s %s -> %s", when, event_what(e, reason, what),
 	       dir_name(e->dir), ifname ? ifname : "-",
 	       event_has_ipv4(e) ? proto_name(e->protocol, proto) : "-",
 	       endpoint_str(e, e->saddr, e->sport, src),
-	       endpoint_str(e, e->daddr, e->dport, dst), e->len);
+	       endpoint_str(e, e->daddr, e->dport, dst));
+	if (e->type == EW_EVENT_HTTP)
+		printf("  \"%s %s\" %u", request_text(h->method, sizeof(h->method), method),
+		       request_text(h->path, sizeof(h->path), path), h->status);
+	else
+		printf(" len %u", e->len);
 	if (event_has_identities(e)) {
 		sid = identity_of_addr(&m->ids, e->saddr).identity;
 		did = identity_of_addr(&m->ids, e->daddr).identity;
@@ -128,6 +200,8 @@ static void monitor_print_text(const struct monitor *m, const struct ew_event *e
 		       identity_name(&m->ids, sid, &a), did,
 		       identity_name(&m->ids, did, &b));
 	}
+	if (e->rule)
+		printf("  rule %s", rule_name(m->rules_fd, e->rule, &rule));
 	putchar('\n');
 }
 
@@ -147,7 +221,28 @@ static void set_identity(json_t *o, const struct monitor *m, const char *key,
 	json_object_set_new(o, name_key, json_string(identity_name(&m->ids, id, &buf)));
 }
 
-/* One JSON object a line; fields the packet does not have are null. */
+static void set_rule(json_t *o, const struct monitor *m, const struct ew_event *e)
+{
+	struct ew_policy_rule_name buf;
+	const char *name = e->rule ? rule_name(m->rules_fd, e->rule, &buf) : NULL;
+
+	json_object_set_new(o, "rule", e->rule ? json_integer(e->rule) : json_null());
+	json_object_set_new(o, "ruleName", name ? json_string(name) : json_null());
+}
+
+static void set_request(json_t *o, const struct ew_http_event *h)
+{
+	char method[EW_HTTP_METHOD_LEN], path[EW_HTTP_PATH_LEN];
+
+	request_text(h->method, sizeof(h->method), method);
+	request_text(h->path, sizeof(h->path), path);
+	json_object_set_new(o, "method", json_string(method));
+	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "status", json_integer(h->status));
+}
+
+/* One JSON object a line, with the same members for every kind of event
+ * (fields the packet does not have are null), and an HTTP request's too. */
 static void monitor_print_json(const struct monitor *m, const struct ew_event *e,
 			       const char *when, const char *reason,
 			       const char *ifname)
@@ -156,8 +251,10 @@ static void monitor_print_json(const struct monitor *m, const struct ew_event *e
 	char src[16], dst[16], proto[8];
 	json_t *o;
 
-	o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:s?, s:s?, s:s?, s:i, s:s?, s:i, s:i}",
-		      "time", when, "event", "drop", "reason", reason, "code",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s?, s:s?, s:s?, s:i, s:s?, "
+		      "s:i, s:i}",
+		      "time", when, "event", event_kinds[e->type], "verdict",
+		      verdict_name(reason_verdict(e->reason)), "reason", reason, "code",
 		      e->reason, "direction", dir_name(e->dir), "ifindex",
 		      (int)e->ifindex, "interface", ifname, "proto",
 		      ipv4 ? proto_name(e->protocol, proto) : NULL, "src",
@@ -166,9 +263,20 @@ static void monitor_print_json(const struct monitor *m, const struct ew_event *e
 		      ntohs(e->dport), "len", (int)e->len);
 	set_identity(o, m, "srcIdentity", "srcIdentityName", e, e->saddr);
 	set_identity(o, m, "dstIdentity", "dstIdentityName", e, e->daddr);
+	set_rule(o, m, e);
+	if (e->type == EW_EVENT_HTTP)
+		set_request(o, (const void *)e);
 	json_dumpf(o, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(o);
+}
+
+/* A record this bpfctl can read: long enough for its type, which it knows. */
+static bool record_readable(const void *data, size_t size)
+{
+	const struct ew_event *e = data;
+
+	return size > offsetof(struct ew_event, type) && size == event_size(e->type);
 }
 
 /* ring_buffer sample callback: one record of ew_events. */
@@ -179,8 +287,12 @@ static int monitor_on_event(void *ctx, void *data, size_t size)
 	char when[40], reason_buf[16], ifbuf[IF_NAMESIZE];
 	const char *reason, *ifname;
 
-	if (size < sizeof(*e) || e->type != EW_EVENT_DROP || e->ts_ns < m->start_ns)
+	if (size >= sizeof(e->ts_ns) && e->ts_ns < m->start_ns)
 		return 0;
+	if (!record_readable(data, size)) {
+		m->unreadable++;
+		return 0;
+	}
 	if (m->c->mon.count && m->shown >= m->c->mon.count)
 		return 0;
 	if (!monitor_match(m->c, e))
@@ -190,7 +302,7 @@ static int monitor_on_event(void *ctx, void *data, size_t size)
 		snprintf(reason_buf, sizeof(reason_buf), "reason-%u", e->reason);
 		reason = reason_buf;
 	}
-	ifname = if_indextoname(e->ifindex, ifbuf);
+	ifname = e->ifindex ? if_indextoname(e->ifindex, ifbuf) : NULL;
 	event_time(m, e, when, sizeof(when));
 	if (m->c->json)
 		monitor_print_json(m, e, when, reason, ifname);
@@ -209,17 +321,22 @@ static void monitor_report_missed(struct monitor *m)
 	struct event_totals now;
 	__u64 suppressed, lost;
 
+	FILE *out = m->c->json ? stderr : stdout;
+
+	if (m->unreadable != m->unreadable_reported)
+		fprintf(out, "(%lu records of an unknown type or size skipped: the "
+			"datapath is of another edgewire version than this bpfctl)\n",
+			m->unreadable - m->unreadable_reported);
+	m->unreadable_reported = m->unreadable;
 	if (read_event_totals(m->stats_fd, &now))
 		return;
 	suppressed = now.suppressed - m->reported.suppressed;
 	lost = now.lost - m->reported.lost;
 	m->reported = now;
-	if (!suppressed && !lost)
-		return;
-	fprintf(m->c->json ? stderr : stdout,
-		"(%llu events suppressed by the rate limit, %llu lost)\n",
-		(unsigned long long)suppressed, (unsigned long long)lost);
-	fflush(stdout);
+	if (suppressed || lost)
+		fprintf(out, "(%llu events suppressed by the rate limit, %llu lost)\n",
+			(unsigned long long)suppressed, (unsigned long long)lost);
+	fflush(out);
 }
 
 static bool monitor_done(const struct monitor *m, __u64 now, __u64 deadline)
@@ -295,7 +412,7 @@ static int monitor_lock(const struct ctl *c)
 
 int cmd_monitor(const struct ctl *c)
 {
-	struct monitor m = { .c = c, .stats_fd = -1, .ids = { -1, -1 } };
+	struct monitor m = { .c = c, .stats_fd = -1, .rules_fd = -1, .ids = { -1, -1 } };
 	struct ring_buffer *rb = NULL;
 	int lock_fd, ring_fd, ret = 1;
 
@@ -313,7 +430,8 @@ int cmd_monitor(const struct ctl *c)
 		return 1;
 	}
 	m.stats_fd = open_map(c, EW_MAP_EVENT_STATS);
-	if (m.stats_fd < 0 || identities_open(c, &m.ids))
+	if (m.stats_fd < 0 || identities_open(c, &m.ids) ||
+	    (m.rules_fd = open_map(c, EW_MAP_POLICY_RULES)) < 0)
 		goto out;
 	rb = ring_buffer__new(ring_fd, monitor_on_event, &m, NULL);
 	if (!rb) {
@@ -327,6 +445,8 @@ int cmd_monitor(const struct ctl *c)
 out:
 	ring_buffer__free(rb);
 	identities_close(&m.ids);
+	if (m.rules_fd >= 0)
+		close(m.rules_fd);
 	if (m.stats_fd >= 0)
 		close(m.stats_fd);
 	close(ring_fd);

@@ -12,37 +12,77 @@ static int cmp_ip_key(const void *a, const void *b)
 	return cmp_u32_net(*(const __u32 *)a, *(const __u32 *)b);
 }
 
+/* A pod's policy state: "ingress+l7,egress" for people, every flag in JSON. */
+static json_t *policy_json(const struct ew_endpoint *ep)
+{
+	return json_pack("{s:o, s:o, s:b}", "ingress",
+			 policy_direction_json(ep, EW_DIR_INGRESS), "egress",
+			 policy_direction_json(ep, EW_DIR_EGRESS), "failed",
+			 !!(ep->flags & EW_EP_POLICY_FAILED));
+}
+
+static void endpoint_row(struct table *t, const struct identities *ids, int names_fd,
+			 __u32 addr, const struct ew_endpoint *ep)
+{
+	char ip[16], mac[18], gw[18], ifname[IF_NAMESIZE] = "-", state[POLICY_STATE_LEN];
+	struct ew_endpoint_name name;
+	struct ew_identity_name labels;
+	bool has_id = ep->identity != EW_IDENTITY_ANY;
+
+	if_indextoname(ep->ifindex, ifname);
+	table_row(t, true);
+	table_str(t, ip_str(addr, ip));
+	table_str(t, pod_name(names_fd, addr, &name));
+	table_uint(t, ep->ifindex);
+	table_str(t, ifname);
+	table_str(t, mac_str(ep->mac, mac));
+	table_str(t, mac_str(ep->node_mac, gw));
+	if (has_id)
+		table_uint(t, ep->identity);
+	else
+		table_str(t, NULL);
+	table_cell(t, policy_state_str(ep, state), policy_json(ep));
+	table_str(t, has_id ? identity_name(ids, ep->identity, &labels) : NULL);
+}
+
+/* Names are optional: pins of an agent that wrote none show "-". */
 int cmd_endpoints(const struct ctl *c)
 {
 	static const struct table_column cols[] = {
 		{ .key = "ip", .heading = "IP", .width = 16 },
+		{ .key = "pod", .heading = "POD", .width = 16, .gap = 1 },
 		{ .key = "ifindex", .heading = "IFINDEX", .width = 8, .gap = 1 },
 		{ .key = "interface", .heading = "INTERFACE", .width = 16, .gap = 1 },
 		{ .key = "mac", .heading = "MAC", .width = 18, .gap = 1 },
-		{ .key = "gatewayMac", .heading = "GATEWAY-MAC", .gap = 1 },
+		{ .key = "gatewayMac", .heading = "GATEWAY-MAC", .width = 18, .gap = 1 },
+		{ .key = "identity", .heading = "IDENTITY", .width = 8, .right = true,
+		  .gap = 1 },
+		{ .key = "policy", .heading = "POLICY", .width = 8 },
+		{ .key = "identityName", .heading = "LABELS" },
 	};
 	struct ew_endpoint_key *keys;
 	struct ew_endpoint *eps;
+	struct identities ids;
 	struct table *t;
+	int names_fd;
 	long n;
 
+	if (identities_open(c, &ids))
+		return 1;
 	n = read_entries(c, EW_MAP_ENDPOINTS, sizeof(*keys), sizeof(*eps), cmp_ip_key,
 			 (void **)&keys, (void **)&eps);
-	if (n < 0)
+	if (n < 0) {
+		identities_close(&ids);
 		return 1;
-	t = TABLE_NEW(cols);
-	for (long i = 0; i < n; i++) {
-		char ip[16], mac[18], gw[18], ifname[IF_NAMESIZE] = "-";
-
-		if_indextoname(eps[i].ifindex, ifname);
-		table_row(t, true);
-		table_str(t, ip_str(keys[i].ip, ip));
-		table_uint(t, eps[i].ifindex);
-		table_str(t, ifname);
-		table_str(t, mac_str(eps[i].mac, mac));
-		table_str(t, mac_str(eps[i].node_mac, gw));
 	}
+	names_fd = open_optional_map(c, EW_MAP_ENDPOINT_NAMES);
+	t = TABLE_NEW(cols);
+	for (long i = 0; i < n; i++)
+		endpoint_row(t, &ids, names_fd, keys[i].ip, &eps[i]);
 	table_print(t, c->json);
+	if (names_fd >= 0)
+		close(names_fd);
+	identities_close(&ids);
 	free(keys);
 	free(eps);
 	return 0;

@@ -39,6 +39,11 @@ static const struct map_layout {
 	  sizeof(struct ew_identity_name) },
 	{ EW_MAP_POLICY_RULES, sizeof(struct ew_policy_rule_key),
 	  sizeof(struct ew_policy_rule_name) },
+	{ EW_MAP_VERDICTS, sizeof(__u32), sizeof(__u64) },
+	{ EW_MAP_HTTP_STATS, sizeof(struct ew_http_stats_key),
+	  sizeof(struct ew_http_stats) },
+	{ EW_MAP_ENDPOINT_NAMES, sizeof(struct ew_endpoint_key),
+	  sizeof(struct ew_endpoint_name) },
 };
 
 int open_pin(const struct ctl *c, const char *name, char path[PATH_MAX])
@@ -119,6 +124,16 @@ int open_map(const struct ctl *c, const char *name)
 		fd = -1;
 	}
 	return fd;
+}
+
+int open_optional_map(const struct ctl *c, const char *name)
+{
+	char path[PATH_MAX];
+	int fd = open_pin(c, name, path);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && errno == ENOENT ? -1 : open_map(c, name);
 }
 
 /* The pins must come from an agent with this bpfctl's map layouts. */

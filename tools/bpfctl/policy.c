@@ -250,6 +250,7 @@ int cmd_ipcache(const struct ctl *c)
 /* What an entry allows: a port range [lo, hi] of proto (0: every protocol). */
 struct allowed {
 	__u8 dir, proto;
+	bool l7; /* only through the L7 proxy, which checks each HTTP request */
 	__u32 peer, rule;
 	__u32 lo, hi;
 };
@@ -269,10 +270,12 @@ static int cmp_allowed(const void *a, const void *b)
 	return (x->rule > y->rule) - (x->rule < y->rule);
 }
 
-static struct allowed allowed_of(const struct ew_policy_key *k, __u32 rule)
+static struct allowed allowed_of(const struct ew_policy_key *k,
+				 const struct ew_policy_entry *e)
 {
 	struct allowed a = { .dir = k->dir, .proto = k->proto, .peer = k->peer,
-			     .rule = rule, .lo = 0, .hi = 0xffff };
+			     .l7 = e->flags & EW_POLICY_L7, .rule = e->rule, .lo = 0,
+			     .hi = 0xffff };
 	__u32 bits = k->prefixlen - PREFIX_PORT_ANY;
 
 	if (k->prefixlen <= PREFIX_PROTO_ANY)
@@ -299,7 +302,7 @@ static long policy_allowed(const struct ctl *c, __u32 subject, struct allowed **
 	a = xcalloc((size_t)n, sizeof(*a));
 	for (long i = 0; i < n; i++)
 		if (keys[i].subject == subject)
-			a[m++] = allowed_of(&keys[i], vals[i].rule);
+			a[m++] = allowed_of(&keys[i], &vals[i]);
 	qsort(a, (size_t)m, sizeof(*a), cmp_allowed);
 	n = 0;
 	for (long i = 0; i < m; i++) {
@@ -307,7 +310,7 @@ static long policy_allowed(const struct ctl *c, __u32 subject, struct allowed **
 
 		if (prev && prev->dir == a[i].dir && prev->peer == a[i].peer &&
 		    prev->proto == a[i].proto && prev->rule == a[i].rule &&
-		    prev->hi + 1 == a[i].lo) {
+		    prev->l7 == a[i].l7 && prev->hi + 1 == a[i].lo) {
 			prev->hi = a[i].hi;
 			continue;
 		}
@@ -319,7 +322,7 @@ static long policy_allowed(const struct ctl *c, __u32 subject, struct allowed **
 	return n;
 }
 
-static const char *rule_name(int fd, __u32 rule, struct ew_policy_rule_name *buf)
+const char *rule_name(int fd, __u32 rule, struct ew_policy_rule_name *buf)
 {
 	struct ew_policy_rule_key key = { .rule = rule };
 
@@ -358,35 +361,56 @@ static void allowed_row(struct table *t, const struct identities *ids, int rules
 	table_cell(t, a->proto ? proto_name(a->proto, proto) : "any",
 		   a->proto ? json_string(proto_name(a->proto, proto)) : NULL);
 	table_cell(t, ports_str(a, ports), range);
+	table_bool(t, a->l7);
 	table_uint(t, a->rule);
 	table_str(t, rule_name(rules_fd, a->rule, &rule));
 }
 
-static const char *isolation(const struct ew_endpoint *ep, __u32 flag)
+static const char *isolation(const struct ew_endpoint *ep, enum ew_dir dir)
 {
 	if (ep->flags & EW_EP_POLICY_FAILED)
 		return "policy failed: everything is dropped until the agent programs it";
-	if (!(ep->flags & flag))
+	if (!pod_isolated(ep, dir))
 		return "not isolated: all traffic allowed";
-	return flag == EW_EP_INGRESS_ISOLATED
+	return dir == EW_DIR_INGRESS
 		       ? "isolated: only the peers below, and this node, may connect"
 		       : "isolated: only the peers below may be reached";
+}
+
+/* The pod the user named, as NAMESPACE/NAME or by its address: 0, or the
+ * exit status after saying why it is not one of this node's. */
+static int pod_address(const struct ctl *c, const char *pod, __u32 *ip)
+{
+	struct in_addr a;
+	int ret;
+
+	if (inet_pton(AF_INET, pod, &a) == 1) {
+		*ip = a.s_addr;
+		return 0;
+	}
+	if (!strchr(pod, '/')) {
+		fprintf(stderr, "bpfctl: policy %s: expected a pod as NAMESPACE/NAME or "
+			"by its IPv4 address, such as shop/web-1 or 10.244.1.10; "
+			"'bpfctl endpoints' lists this node's\n", pod);
+		return 2;
+	}
+	ret = pod_by_name(c, pod, ip);
+	if (ret > 0)
+		fprintf(stderr, "bpfctl: policy %s: no pod of this node has that name "
+			"(policy is enforced on the pod's own node); 'bpfctl endpoints' "
+			"lists them\n", pod);
+	return ret ? 1 : 0;
 }
 
 static int pod_endpoint(const struct ctl *c, const char *pod, __u32 *ip,
 			struct ew_endpoint *ep)
 {
 	struct ew_endpoint_key key;
-	struct in_addr a;
-	int fd;
+	int fd, ret = pod_address(c, pod, ip);
 
-	if (inet_pton(AF_INET, pod, &a) != 1) {
-		fprintf(stderr, "bpfctl: policy %s: expected the pod's IPv4 address, such "
-			"as 10.244.1.10 (the maps know pods by address; 'bpfctl "
-			"endpoints' lists this node's)\n", pod);
-		return 2;
-	}
-	*ip = key.ip = a.s_addr;
+	if (ret)
+		return ret;
+	key.ip = *ip;
 	fd = open_map(c, EW_MAP_ENDPOINTS);
 	if (fd < 0)
 		return 1;
@@ -401,25 +425,34 @@ static int pod_endpoint(const struct ctl *c, const char *pod, __u32 *ip,
 	return 0;
 }
 
-static void print_policy_header(const struct identities *ids, const char *pod,
+static void print_isolation(const struct ew_endpoint *ep, enum ew_dir dir)
+{
+	__u32 l7 = dir == EW_DIR_INGRESS ? EW_EP_INGRESS_L7 : EW_EP_EGRESS_L7;
+
+	printf("%-7s  %s%s\n", dir_name(dir), isolation(ep, dir),
+	       ep->flags & l7 ? "; connections of L7 rules go through the L7 proxy" : "");
+}
+
+/* "shop/web-1 (10.244.1.10)", or the address alone when it has no name. */
+static void print_policy_header(const struct identities *ids, const char *name, __u32 ip,
 				const struct ew_endpoint *ep)
 {
-	char who[320];
+	char who[320], addr[16];
 
-	printf("pod %s  identity %s\n", pod, identity_str(ids, ep->identity, who,
-							    sizeof(who)));
+	ip_str(ip, addr);
+	if (name)
+		printf("pod %s (%s)", name, addr);
+	else
+		printf("pod %s", addr);
+	printf("  identity %s\n", identity_str(ids, ep->identity, who, sizeof(who)));
 	if (!(ep->flags & (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED |
 			   EW_EP_POLICY_FAILED))) {
 		printf("not isolated: all traffic allowed (no policy selects it)\n");
 		return;
 	}
-	printf("ingress  %s\n", isolation(ep, EW_EP_INGRESS_ISOLATED));
-	printf("egress   %s\n\n", isolation(ep, EW_EP_EGRESS_ISOLATED));
-}
-
-static json_t *direction_json(const struct ew_endpoint *ep, __u32 flag)
-{
-	return json_pack("{s:b}", "isolated", !!(ep->flags & flag));
+	print_isolation(ep, EW_DIR_INGRESS);
+	print_isolation(ep, EW_DIR_EGRESS);
+	putchar('\n');
 }
 
 int cmd_policy(const struct ctl *c)
@@ -430,6 +463,7 @@ int cmd_policy(const struct ctl *c)
 		{ .key = "peerName", .json_only = true },
 		{ .key = "proto", .heading = "PROTO", .width = 5 },
 		{ .key = "ports", .heading = "PORTS", .width = 5 },
+		{ .key = "l7", .heading = "L7", .width = 3 },
 		{ .key = "rule", .json_only = true },
 		{ .key = "ruleName", .heading = "RULE" },
 	};
@@ -437,8 +471,11 @@ int cmd_policy(const struct ctl *c)
 	struct identities ids;
 	struct allowed *a = NULL;
 	struct ew_identity_name name;
+	struct ew_endpoint_name pod_buf;
+	const char *pod;
 	struct table *t;
-	int rules_fd, ret;
+	int rules_fd, names_fd, ret;
+	char addr[16];
 	long n;
 	__u32 ip;
 	json_t *doc;
@@ -448,8 +485,12 @@ int cmd_policy(const struct ctl *c)
 		return ret;
 	if (identities_open(c, &ids))
 		return 1;
+	names_fd = open_optional_map(c, EW_MAP_ENDPOINT_NAMES);
+	pod = pod_name(names_fd, ip, &pod_buf);
 	rules_fd = open_map(c, EW_MAP_POLICY_RULES);
 	n = rules_fd < 0 ? -1 : policy_allowed(c, ep.identity, &a);
+	if (names_fd >= 0)
+		close(names_fd);
 	if (n < 0) {
 		identities_close(&ids);
 		if (rules_fd >= 0)
@@ -460,17 +501,17 @@ int cmd_policy(const struct ctl *c)
 	for (long i = 0; i < n; i++)
 		allowed_row(t, &ids, rules_fd, &a[i]);
 	if (c->json) {
-		doc = json_pack("{s:s, s:i, s:s, s:b, s:o, s:o}", "pod", c->action,
-				"identity", (int)ep.identity, "name",
+		doc = json_pack("{s:s?, s:s, s:i, s:s, s:b, s:o, s:o}", "pod", pod, "ip",
+				ip_str(ip, addr), "identity", (int)ep.identity, "name",
 				identity_name(&ids, ep.identity, &name), "policyFailed",
 				!!(ep.flags & EW_EP_POLICY_FAILED), "ingress",
-				direction_json(&ep, EW_EP_INGRESS_ISOLATED), "egress",
-				direction_json(&ep, EW_EP_EGRESS_ISOLATED));
+				policy_direction_json(&ep, EW_DIR_INGRESS), "egress",
+				policy_direction_json(&ep, EW_DIR_EGRESS));
 		json_object_set(doc, "allowed", table_json(t));
 		json_print(doc);
 		table_free(t);
 	} else {
-		print_policy_header(&ids, c->action, &ep);
+		print_policy_header(&ids, pod, ip, &ep);
 		if (ep.flags & (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED))
 			table_print(t, false);
 		else
