@@ -198,11 +198,12 @@ int ew_agent_reconcile(struct ew_agent *a)
 	if (!err || res.upserts || res.deletes)
 		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes, "
 			"%zu service frontends, %zu backends, %zu tables, %zu "
-			"identities, %zu ipcache entries, %zu policy entries: %zu "
-			"written, %zu deleted, %zu failed in %.1f ms",
+			"identities, %zu ipcache entries, %zu policy rules, %zu policy "
+			"entries: %zu written, %zu deleted, %zu failed in %.1f ms",
 			d.endpoints.n, d.routes.n, d.nodes.n, d.lb.n_frontends,
 			d.lb.n_backends, d.lb.n_tables, d.policy.identities.n,
-			d.policy.ipcache.n, d.policy.policy.n, res.upserts, res.deletes,
+			d.policy.ipcache.n, d.policy.rules.n, d.policy.policy.n,
+			res.upserts, res.deletes,
 			res.failures, ms);
 	ew_desired_free(&d);
 	ew_histogram_observe(&a->stats.apply_seconds, ms / 1e3);
