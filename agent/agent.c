@@ -2,7 +2,9 @@
 #include "agent.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +12,8 @@
 
 #include "cniconf.h"
 #include "compile.h"
+#include "fs.h"
+#include "host_routes.h"
 #include "log.h"
 #include "netutil.h"
 
@@ -24,6 +28,7 @@ int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 		.vni = cfg->vni,
 		.vxlan_port = cfg->vxlan_port,
 		.maglev_size = cfg->maglev_size ?: EW_MAGLEV_SIZE_DEFAULT,
+		.proxy_config = cfg->proxy_config,
 	};
 	a->store = ew_store_new(cfg->store_dir);
 	if (!a->store)
@@ -37,6 +42,7 @@ int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 void ew_agent_fini(struct ew_agent *a)
 {
 	ew_datapath_close(a->dp);
+	free(a->proxy_config_written);
 	ew_attachments_free(&a->attachments);
 	ew_store_free(a->store);
 }
@@ -166,6 +172,38 @@ static int compile_all(struct ew_agent *a, const struct ew_model *m, uint32_t ip
 	return err ? -1 : 0;
 }
 
+/* The proxy's HTTP rules, written before the maps that send it
+ * connections, so it knows every rule of a connection it gets. */
+static void write_proxy_config(struct ew_agent *a, const char *config)
+{
+	if (!a->proxy_config || !config ||
+	    (a->proxy_config_written && !strcmp(a->proxy_config_written, config)))
+		return;
+	if (ew_write_file_atomic(a->proxy_config, config, strlen(config))) {
+		ew_error("agent", "cannot write the L7 proxy's rules to %s: %s; it "
+			 "denies the requests of rules it does not have", a->proxy_config,
+			 strerror(errno));
+		return;
+	}
+	free(a->proxy_config_written);
+	a->proxy_config_written = strdup(config);
+}
+
+/* The node's routes to remote pods follow the remote nodes' routes. */
+static void sync_host_routes(struct ew_agent *a, const struct ew_map_state *routes)
+{
+	int ifindex = a->underlay.ifindex;
+	uint64_t digest = 1469598103934665603ull ^ (uint64_t)ifindex;
+	size_t bytes = routes->n * (routes->key_size + routes->value_size);
+
+	for (size_t i = 0; i < bytes; i++)
+		digest = (digest ^ routes->entries[i]) * 1099511628211ull;
+	if (digest == a->host_routes_digest)
+		return;
+	if (!ew_host_routes_sync(routes, ifindex, a->underlay.mtu - EW_VXLAN_OVERHEAD))
+		a->host_routes_digest = digest;
+}
+
 static double ms_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -192,8 +230,11 @@ int ew_agent_reconcile(struct ew_agent *a)
 	forget_vanished(a);
 	ew_desired_init(&d);
 	err = compile_all(a, m, ip, &d);
-	if (!err)
+	if (!err) {
+		write_proxy_config(a, d.policy.proxy_config);
 		err = ew_datapath_apply(a->dp, &d, node_config(a, ip), &res);
+		sync_host_routes(a, &d.routes);
+	}
 	ms = ms_since(&start);
 	if (!err || res.upserts || res.deletes)
 		ew_info("agent", "programmed %zu endpoints, %zu routes, %zu nodes, "

@@ -33,6 +33,9 @@ struct ew_agent {
 	uint32_t maglev_size; /* slots of every service's Maglev table */
 	size_t service_errors; /* problems of services in the last compile */
 	uint64_t service_diags_digest; /* of the service problems last logged */
+	const char *proxy_config; /* where edgewire-proxy reads its HTTP rules */
+	char *proxy_config_written; /* what was last written there */
+	uint64_t host_routes_digest; /* of the host routes last written */
 	bool ready;	     /* programmed from the store at least once */
 	char apply_error[96]; /* why the last apply failed; "" when it did not */
 	struct ew_agent_stats stats; /* for /metrics */
@@ -51,6 +54,7 @@ struct ew_agent_config {
 	uint32_t vni;
 	uint16_t vxlan_port; /* host byte order */
 	uint32_t maglev_size; /* a prime; 0: EW_MAGLEV_SIZE_DEFAULT */
+	const char *proxy_config; /* edgewire-proxy's HTTP rules file */
 };
 
 int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg);

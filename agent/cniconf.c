@@ -45,11 +45,10 @@ static bool same_content(const char *path, const char *text)
 int ew_cniconf_write(const char *path, const char *agent_socket,
 		     uint32_t pod_cidr, uint8_t prefixlen, int mtu)
 {
-	char subnet[24], ip[16], tmp[PATH_MAX];
+	char subnet[24], ip[16];
 	json_t *doc;
 	char *text;
-	FILE *f;
-	int ret = -1;
+	int ret;
 
 	snprintf(subnet, sizeof(subnet), "%s/%u", ew_format_ipv4(pod_cidr, ip), prefixlen);
 	doc = conflist(agent_socket, subnet, mtu);
@@ -61,17 +60,7 @@ int ew_cniconf_write(const char *path, const char *agent_socket,
 		free(text);
 		return 0;
 	}
-	ew_mkdir_parent(path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f) {
-		bool written = fputs(text, f) >= 0;
-
-		written = !fclose(f) && written;
-		ret = written && !rename(tmp, path) ? 0 : -1;
-		if (ret)
-			unlink(tmp);
-	}
+	ret = ew_write_file_atomic(path, text, strlen(text));
 	if (ret)
 		ew_error("cni", "cannot write %s: %s", path, strerror(errno));
 	else

@@ -148,6 +148,7 @@ static int load_programs(struct ew_datapath *dp, bool redirect_peer)
 	return pin_program(dp, dp->lxc->progs.from_container) ||
 	       pin_program(dp, dp->lxc->progs.to_container) ||
 	       pin_program(dp, dp->overlay->progs.from_underlay) ||
+	       pin_program(dp, dp->overlay->progs.from_host) ||
 	       pin_program(dp, dp->xdp->progs.from_netdev);
 }
 
@@ -300,7 +301,9 @@ static void attach_nodeport(struct ew_datapath *dp, const struct ew_underlay *u)
 int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u)
 {
 	int err = attach_program(dp, dp->overlay->progs.from_underlay, u->ifname,
-				 u->ifindex, false);
+				 u->ifindex, false) ||
+		  attach_program(dp, dp->overlay->progs.from_host, u->ifname, u->ifindex,
+				 true);
 
 	if (err)
 		return err;

@@ -55,6 +55,8 @@ static const char usage[] =
 	"                     tcx or clsact (default auto)\n"
 	"  --metrics-addr ADDR:PORT  serve /metrics (Prometheus) and /healthz over\n"
 	"                     HTTP (default " DEFAULT_METRICS_ADDR "; none: not at all)\n"
+	"  --proxy-config PATH  where edgewire-proxy reads the L7 (HTTP) rules\n"
+	"                     (default " EW_PROXY_CONFIG_DEFAULT ")\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
 	"\n"
 	"check validates the store without touching the kernel: it prints every\n"
@@ -203,6 +205,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "vxlan-port", required_argument, NULL, 'P' },
 		{ "maglev-table-size", required_argument, NULL, 'M' },
 		{ "metrics-addr", required_argument, NULL, 'm' },
+		{ "proxy-config", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -210,7 +213,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){
-		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire" },
+		.agent = { .bpffs = EW_DEFAULT_BPFFS, .state_dir = "/var/lib/edgewire",
+			   .proxy_config = EW_PROXY_CONFIG_DEFAULT },
 	};
 	o->agent.socket = EW_DEFAULT_SOCKET;
 	o->metrics_addr = DEFAULT_METRICS_ADDR;
@@ -229,6 +233,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S': o->agent.socket = optarg; break;
 		case 'd': o->agent.state_dir = optarg; break;
 		case 'c': o->agent.cni_conf = optarg; break;
+		case 'X': o->agent.proxy_config = optarg; break;
 		case 'm': o->metrics_addr = strcmp(optarg, "none") ? optarg : NULL; break;
 		case 't':
 			if (parse_tc_attach(optarg, &o->agent.tc_attach))

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,26 +54,141 @@ static int sum_percpu(int fd, __u32 idx, void *sum, size_t size)
 	return err;
 }
 
-/* Entries of a hash or LPM trie map; the agent is its only writer, so no key
- * vanishes under the walk. Keys of the ABI are at most 8 bytes. */
-static uint64_t count_entries(int fd, uint32_t capacity)
-{
-	uint8_t key[64], next[64];
-	uint64_t n = 0;
+/* Sees each key a map walk finds. */
+typedef void (*ew_key_fn)(const void *key, void *ctx);
 
-	for (void *prev = NULL; n < capacity && !bpf_map_get_next_key(fd, prev, next);
+#define BATCH_ENTRIES 1024
+
+/* Keys of a map, counted (and shown to fn, when set) with batch lookups:
+ * the datapath adds and evicts conntrack entries meanwhile, and a batch
+ * cursor (a hash bucket) survives that where a key walk starts over.
+ * Returns -1, having seen no key, where the kernel has no batches for the
+ * map's type. */
+static int64_t count_in_batches(int fd, const struct bpf_map_info *info, ew_key_fn fn,
+				void *ctx)
+{
+	size_t token_size = info->key_size > 8 ? info->key_size : 8;
+	uint8_t *keys = calloc(BATCH_ENTRIES, info->key_size);
+	uint8_t *values = calloc(BATCH_ENTRIES, info->value_size);
+	uint8_t *in = calloc(2, token_size), *out = in ? in + token_size : NULL;
+	int64_t n = 0;
+	int err = 0;
+
+	for (bool first = true; keys && values && in && !err; first = false) {
+		__u32 count = BATCH_ENTRIES;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, values, &count,
+					   NULL);
+		if (err && errno != ENOENT) {
+			n = first ? -1 : n; /* after the first, keys were seen */
+			break;
+		}
+		for (__u32 i = 0; fn && i < count; i++)
+			fn(keys + (size_t)i * info->key_size, ctx);
+		n += count;
+		memcpy(in, out, token_size);
+	}
+	free(keys);
+	free(values);
+	free(in);
+	return keys && values && in ? n : -1;
+}
+
+/* The same by walking the keys one by one. */
+static int64_t count_by_walk(int fd, const struct bpf_map_info *info, ew_key_fn fn,
+			     void *ctx)
+{
+	uint8_t *key = calloc(2, info->key_size), *next = key ? key + info->key_size : NULL;
+	int64_t n = 0;
+
+	if (!key)
+		return 0;
+	for (void *prev = NULL; n < info->max_entries && !bpf_map_get_next_key(fd, prev, next);
 	     prev = key) {
-		memcpy(key, next, sizeof(key));
+		if (fn)
+			fn(next, ctx);
+		memcpy(key, next, info->key_size);
 		n++;
 	}
+	free(key);
 	return n;
+}
+
+static uint64_t count_entries(int fd, ew_key_fn fn, void *ctx)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int64_t n;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	n = count_in_batches(fd, &info, fn, ctx);
+	return n >= 0 ? (uint64_t)n : (uint64_t)count_by_walk(fd, &info, fn, ctx);
+}
+
+static void count_ct_type(const void *key, void *ctx)
+{
+	const struct ew_ct_key *k = key;
+	uint64_t *by_type = ctx;
+
+	if (k->type < EW_CT_TYPES)
+		by_type[k->type]++;
+}
+
+static void collect_maps(struct ew_agent *a, struct ew_metrics_snapshot *s)
+{
+	static const char *const maps[] = {
+		EW_MAP_ENDPOINTS,     EW_MAP_ENDPOINT_NAMES, EW_MAP_ROUTES,
+		EW_MAP_NODES,	      EW_MAP_LB_FRONTENDS,   EW_MAP_LB_BACKENDS,
+		EW_MAP_LB_TABLES,     EW_MAP_LB_MAGLEV,	     EW_MAP_LB_AFFINITY,
+		EW_MAP_CT,	      EW_MAP_IPCACHE,	     EW_MAP_POLICY,
+		EW_MAP_IDENTITIES,    EW_MAP_POLICY_RULES,   EW_MAP_HTTP_STATS,
+	};
+	_Static_assert(sizeof(maps) / sizeof(maps[0]) <= EW_METRICS_MAPS, "maps fit");
+	uint32_t capacity;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int fd = ew_datapath_map_fd(a->dp, maps[i], &capacity);
+		bool ct = !strcmp(maps[i], EW_MAP_CT);
+
+		if (fd < 0)
+			continue;
+		s->maps[s->n_maps] = (struct ew_map_fill){
+			maps[i], count_entries(fd, ct ? count_ct_type : NULL, s->conntrack),
+			capacity
+		};
+		if (!strcmp(maps[i], EW_MAP_ENDPOINTS))
+			s->endpoints = s->maps[s->n_maps].entries;
+		s->n_maps++;
+	}
+}
+
+static void collect_policy(struct ew_agent *a, struct ew_metrics_snapshot *s)
+{
+	struct ew_http_stats_key key, next;
+	struct ew_http_stats v;
+	int fd = ew_datapath_map_fd(a->dp, EW_MAP_VERDICTS, NULL);
+
+	for (unsigned int verdict = 0; fd >= 0 && verdict < EW_VERDICT_MAX; verdict++)
+		for (unsigned int dir = 0; dir < EW_DIR_MAX; dir++)
+			sum_percpu(fd, ew_verdict_index(verdict, dir),
+				   &s->policy_verdicts[verdict][dir], sizeof(uint64_t));
+	/* Few keys (rules times three reasons), written by the proxy, which
+	 * never deletes one: a walk sees each once. */
+	fd = ew_datapath_map_fd(a->dp, EW_MAP_HTTP_STATS, NULL);
+	for (void *prev = NULL; fd >= 0 && !bpf_map_get_next_key(fd, prev, &next);
+	     prev = &key) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) || key.reason >= EW_REASON_MAX ||
+		    key.dir >= EW_DIR_MAX)
+			continue;
+		s->http_requests[key.reason][key.dir] += v.requests;
+	}
 }
 
 void ew_metrics_collect(struct ew_agent *a, struct ew_metrics_snapshot *s)
 {
-	static const char *const maps[] = { EW_MAP_ENDPOINTS, EW_MAP_ROUTES, EW_MAP_NODES };
 	struct ew_event_stats events;
-	uint32_t capacity;
 	int fd;
 
 	*s = (struct ew_metrics_snapshot){
@@ -93,21 +209,13 @@ void ew_metrics_collect(struct ew_agent *a, struct ew_metrics_snapshot *s)
 			};
 		}
 	}
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		fd = ew_datapath_map_fd(a->dp, maps[i], &capacity);
-		if (fd < 0)
-			continue;
-		s->maps[s->n_maps] = (struct ew_map_fill){
-			maps[i], count_entries(fd, capacity), capacity
-		};
-		if (!strcmp(maps[i], EW_MAP_ENDPOINTS))
-			s->endpoints = s->maps[s->n_maps].entries;
-		s->n_maps++;
-	}
+	collect_policy(a, s);
+	collect_maps(a, s);
 	/* Older datapaths have no event counters: then the metrics are left out. */
 	fd = ew_datapath_map_fd(a->dp, EW_MAP_EVENT_STATS, NULL);
 	if (fd >= 0 && !sum_percpu(fd, 0, &events, sizeof(events))) {
 		s->have_events = true;
+		s->events_emitted = events.emitted;
 		s->events_lost = events.lost;
 		s->events_suppressed = events.suppressed;
 	}
@@ -126,6 +234,11 @@ static void put_label(FILE *out, const char *s)
 		else
 			fputc(*s, out);
 	}
+}
+
+static const char *dir_label(unsigned int dir)
+{
+	return dir == EW_DIR_EGRESS ? "egress" : "ingress";
 }
 
 static void family(FILE *out, const char *name, const char *type, const char *help)
@@ -150,11 +263,69 @@ static void verdicts(FILE *out, const struct ew_metrics_snapshot *s,
 		if (v->reason >= EW_REASON_MAX || !reason_names[v->reason])
 			continue;
 		fprintf(out, "%s{reason=\"%s\",direction=\"%s\",verdict=\"%s\"} %" PRIu64 "\n",
-			name, reason_names[v->reason],
-			v->dir == EW_DIR_EGRESS ? "egress" : "ingress",
+			name, reason_names[v->reason], dir_label(v->dir),
 			ew_reason_is_drop(v->reason) ? "drop" : "forward",
 			bytes ? v->bytes : v->packets);
 	}
+}
+
+static const char *const verdict_names[EW_VERDICT_MAX] = {
+	[EW_VERDICT_ALLOWED] = "allowed",
+	[EW_VERDICT_PROXIED] = "proxied",
+	[EW_VERDICT_DENIED] = "denied",
+};
+
+static void policy_verdicts(FILE *out, const struct ew_metrics_snapshot *s)
+{
+	const char *name = "edgewire_policy_verdicts_total";
+
+	family(out, name, "counter",
+	       "Packets of isolated pods that policy judged, by verdict and direction "
+	       "(those of tracked connections pass unjudged).");
+	for (unsigned int v = 0; v < EW_VERDICT_MAX; v++)
+		for (unsigned int dir = 0; dir < EW_DIR_MAX; dir++)
+			fprintf(out, "%s{verdict=\"%s\",direction=\"%s\"} %" PRIu64 "\n",
+				name, verdict_names[v], dir_label(dir),
+				s->policy_verdicts[v][dir]);
+}
+
+/* The reasons the proxy judges with are always there; others once seen. */
+static void http_requests(FILE *out, const struct ew_metrics_snapshot *s)
+{
+	static const bool proxy_reason[EW_REASON_MAX] = {
+		[EW_REASON_FORWARD] = true,
+		[EW_REASON_DROP_POLICY_DENIED] = true,
+		[EW_REASON_DROP_MALFORMED] = true,
+	};
+	const char *name = "edgewire_http_requests_total";
+
+	family(out, name, "counter",
+	       "HTTP requests the L7 proxy judged, by reason and direction: forward "
+	       "(allowed), policy-denied (answered 403), malformed (400).");
+	for (unsigned int reason = 0; reason < EW_REASON_MAX; reason++) {
+		for (unsigned int dir = 0; reason_names[reason] && dir < EW_DIR_MAX; dir++) {
+			uint64_t n = s->http_requests[reason][dir];
+
+			if (n || proxy_reason[reason])
+				fprintf(out, "%s{reason=\"%s\",direction=\"%s\"} %" PRIu64 "\n",
+					name, reason_names[reason], dir_label(dir), n);
+		}
+	}
+}
+
+static void conntrack(FILE *out, const struct ew_metrics_snapshot *s)
+{
+	static const char *const types[EW_CT_TYPES] = {
+		[EW_CT_SERVICE] = "service", [EW_CT_REPLY] = "reply", [EW_CT_POLICY] = "policy",
+	};
+	const char *name = "edgewire_conntrack_entries";
+
+	family(out, name, "gauge",
+	       "Connection tracking entries (ew_ct) by type: service and reply (two per "
+	       "service connection), policy (one per connection policy allowed).");
+	for (unsigned int t = 1; t < EW_CT_TYPES; t++)
+		fprintf(out, "%s{type=\"%s\"} %" PRIu64 "\n", name, types[t],
+			s->conntrack[t]);
 }
 
 static void maps(FILE *out, const struct ew_metrics_snapshot *s, const char *name,
@@ -193,10 +364,13 @@ void ew_metrics_render(FILE *out, const struct ew_metrics_snapshot *s)
 		 "Packets by verdict reason and direction (bpfctl reasons).", false);
 	verdicts(out, s, "edgewire_datapath_bytes_total",
 		 "Bytes by verdict reason and direction (bpfctl reasons).", true);
+	policy_verdicts(out, s);
+	http_requests(out, s);
 	single(out, "edgewire_endpoints", "gauge",
 	       "Pods of this node programmed in the datapath.", s->endpoints);
 	maps(out, s, "edgewire_map_entries", "Entries in a datapath map.", false);
 	maps(out, s, "edgewire_map_capacity", "Most entries a datapath map holds.", true);
+	conntrack(out, s);
 	single(out, "edgewire_store_errors", "gauge",
 	       "Problems found by the last load of the store.", s->store_errors);
 	single(out, "edgewire_store_loads_total", "counter",
@@ -212,6 +386,9 @@ void ew_metrics_render(FILE *out, const struct ew_metrics_snapshot *s)
 		  &s->stats.change_seconds);
 	if (!s->have_events)
 		return;
+	single(out, "edgewire_events_emitted_total", "counter",
+	       "Datapath events put into the ring buffer (bpfctl monitor reads them).",
+	       s->events_emitted);
 	single(out, "edgewire_events_lost_total", "counter",
 	       "Datapath events lost because the ring buffer was full.", s->events_lost);
 	single(out, "edgewire_events_suppressed_total", "counter",

@@ -49,18 +49,31 @@ struct ew_map_fill {
 	uint64_t entries, capacity;
 };
 
+/* The maps /metrics counts the entries of: every hash, LRU and LPM map. */
+#define EW_METRICS_MAPS 16
+
+/* Conntrack entries by type (enum ew_ct_type, 0 unused). */
+#define EW_CT_TYPES (EW_CT_POLICY + 1)
+
 /* Everything /metrics shows, at one moment. */
 struct ew_metrics_snapshot {
 	const char *node, *version;
 	size_t n_verdicts;
 	struct ew_verdict_count verdicts[EW_REASON_MAX * EW_DIR_MAX];
+	/* ew_verdicts: packets policy judged; ew_http_stats summed over
+	 * rules: requests the L7 proxy judged (rules are left out, as there
+	 * are as many as the cluster's policies have; bpfctl stats --http
+	 * has them). */
+	uint64_t policy_verdicts[EW_VERDICT_MAX][EW_DIR_MAX];
+	uint64_t http_requests[EW_REASON_MAX][EW_DIR_MAX];
 	uint64_t endpoints;
 	size_t n_maps;
-	struct ew_map_fill maps[3];
+	struct ew_map_fill maps[EW_METRICS_MAPS];
+	uint64_t conntrack[EW_CT_TYPES];
 	uint64_t store_errors;
 	struct ew_agent_stats stats;
 	bool have_events; /* the datapath has ew_event_stats */
-	uint64_t events_lost, events_suppressed;
+	uint64_t events_emitted, events_lost, events_suppressed;
 };
 
 struct ew_agent;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Lookups in the cluster model. Linear: a node's store holds few objects. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -87,4 +88,20 @@ bool ew_selector_match(const struct ew_selector *sel, const struct ew_labels *la
 		if (!expr_holds(&sel->exprs[i], labels))
 			return false;
 	return true;
+}
+
+void ew_policy_port_free(struct ew_policy_port *p)
+{
+	for (size_t i = 0; i < p->n_http; i++) {
+		struct ew_http_match *h = &p->http[i];
+
+		free(h->method);
+		free(h->path);
+		free(h->host);
+		for (size_t k = 0; k < h->n_headers; k++)
+			free(h->headers[k]);
+		free(h->headers);
+	}
+	free(p->http);
+	free(p->name);
 }

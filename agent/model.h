@@ -172,12 +172,27 @@ struct ew_policy_peer {
 	struct ew_cidr *except;
 };
 
+/* One http[] entry of a CiliumNetworkPolicy's toPorts rules: method, path
+ * and host are POSIX extended regular expressions matched whole (NULL:
+ * any); each header is "Name" or "Name: value". */
+struct ew_http_match {
+	char *method, *path, *host;
+	size_t n_headers;
+	char **headers;
+};
+
 struct ew_policy_port {
 	uint8_t protocol;   /* EW_PROTO_*; 0: TCP and UDP (Cilium's ANY) */
 	uint16_t port;	    /* host byte order; 0 with no name: every port */
 	uint16_t end_port;  /* host byte order; 0: just port */
 	char *name;	    /* a named port, resolved on the destination pod */
+	/* L7: only HTTP requests one of these matches pass, through the
+	 * proxy (the port is TCP, one port); n_http 0: L4 only. */
+	size_t n_http;
+	struct ew_http_match *http;
 };
+
+void ew_policy_port_free(struct ew_policy_port *p);
 
 /* One ingress or egress rule: peers x ports, never merged with another
  * rule's. No peers listed (all_peers): every peer; no ports: every port. */

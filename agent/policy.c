@@ -61,6 +61,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "maglev.h"
 #include "netutil.h"
 
@@ -130,6 +132,7 @@ struct selection {
 struct entry {
 	struct ew_policy_key key;
 	uint32_t rule;
+	const struct ew_policy_port *l7; /* its HTTP rules; NULL: L4 */
 };
 
 /* What a policy port allows, for one protocol: proto 0 is every protocol
@@ -174,6 +177,7 @@ struct compile {
 	uint32_t *id_mark, *cidr_mark, mark; /* set membership of peers */
 	uint16_t named[64];		     /* ports a name resolved to */
 	size_t n_named;
+	const struct ew_policy_port *l7;     /* the port being compiled, if L7 */
 
 	struct entry *entries;
 	size_t n_entries, cap_entries;
@@ -906,6 +910,7 @@ static int add_entry(struct compile *c, uint32_t subject, uint32_t peer, uint8_t
 	e->key.peer = peer;
 	e->key.dir = dir;
 	e->rule = rule;
+	e->l7 = c->l7;
 	if (!proto) {
 		e->key.prefixlen = PREFIX_PROTO_ANY;
 		return 0;
@@ -1094,11 +1099,13 @@ static int add_rule(struct compile *c, const struct ew_policy_rule *r, uint8_t d
 			ps.hi = 0xffff;
 		if (ps.hi < ps.lo)
 			continue; /* endPort below port: the store rejects it */
+		c->l7 = p->n_http ? p : NULL; /* the store made it one TCP port */
 		for (size_t k = 0; k < (p->protocol ? 1 : 2); k++) {
 			ps.proto = p->protocol ? p->protocol : tcp_udp[k];
 			if (add_port_spec(c, r, dir, &ps, rule))
 				return -1;
 		}
+		c->l7 = NULL;
 	}
 	return 0;
 }
@@ -1273,21 +1280,186 @@ static int cmp_entry(const void *x, const void *y)
 	return c ? c : (a->rule > b->rule) - (a->rule < b->rule);
 }
 
-/* d->policy: the entries, each key once, naming its smallest rule. */
+static bool same_key(const struct entry *a, const struct entry *b)
+{
+	return !memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+/* ---- the proxy's configuration -------------------------------------------------- */
+
+/* One http[] entry of rule, as edgewire-proxy reads it (proxy/l7policy.h). */
+static json_t *http_rule_json(const struct ew_http_match *h, uint32_t rule)
+{
+	json_t *o = json_pack("{s:I}", "rule", (json_int_t)rule), *headers;
+
+	if (!o)
+		return NULL;
+	if (h->method)
+		json_object_set_new(o, "method", json_string(h->method));
+	if (h->path)
+		json_object_set_new(o, "path", json_string(h->path));
+	if (h->host)
+		json_object_set_new(o, "host", json_string(h->host));
+	if (h->n_headers && (headers = json_array())) {
+		for (size_t k = 0; k < h->n_headers; k++)
+			json_array_append_new(headers, json_string(h->headers[k]));
+		json_object_set_new(o, "headers", headers);
+	}
+	return o;
+}
+
+/* The proxy's entry of the key of entries [i, j): the HTTP rules of all. */
+static json_t *proxy_entry_json(const struct entry *entries, size_t i, size_t j)
+{
+	const struct ew_policy_key *k = &entries[i].key;
+	json_t *rules = json_array(), *o;
+
+	for (size_t e = i; rules && e < j; e++) {
+		if (e > i && entries[e].l7 == entries[e - 1].l7 &&
+		    entries[e].rule == entries[e - 1].rule)
+			continue; /* the same rule, through another peer term */
+		for (size_t h = 0; h < entries[e].l7->n_http; h++)
+			json_array_append_new(rules, http_rule_json(&entries[e].l7->http[h],
+								    entries[e].rule));
+	}
+	o = json_pack("{s:I, s:s, s:I, s:I, s:o}", "subject", (json_int_t)k->subject, "dir",
+		      k->dir == EW_DIR_INGRESS ? "ingress" : "egress", "port",
+		      (json_int_t)ntohs(k->port), "peer", (json_int_t)k->peer, "rules", rules);
+	return o;
+}
+
+/* d->proxy_config: for edgewire-proxy, the HTTP rules of each L7 entry of
+ * d->policy (c->entries sorted, lifted). */
+static int fill_proxy_config(struct compile *c)
+{
+	json_t *entries = json_array(), *root;
+
+	for (size_t i = 0, j; entries && i < c->n_entries; i = j) {
+		bool l7 = true;
+
+		for (j = i; j < c->n_entries && same_key(&c->entries[j], &c->entries[i]); j++)
+			l7 &= c->entries[j].l7 != NULL;
+		if (l7 && json_array_append_new(entries, proxy_entry_json(c->entries, i, j)))
+			break;
+	}
+	root = json_pack("{s:i, s:o}", "version", 1, "entries", entries);
+	c->d->proxy_config = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+	json_decref(root);
+	return c->d->proxy_config ? 0 : -1;
+}
+
+/* Whether b, an L4 entry, allows all that a, an L7 one (one TCP port), does
+ * for the same subject, peer and direction: then a is no L7 entry, as in
+ * Cilium, where an L4 rule for the same peer lifts the L7 check. */
+static bool lifts(const struct ew_policy_key *b, const struct ew_policy_key *a)
+{
+	unsigned bits = b->prefixlen - PREFIX_PORT_ANY;
+	uint16_t mask = bits ? (uint16_t)(0xffff << (16 - bits)) : 0;
+
+	if (b->subject != a->subject || b->peer != a->peer || b->dir != a->dir)
+		return false;
+	if (b->prefixlen == PREFIX_PROTO_ANY)
+		return true;
+	return b->proto == a->proto && b->prefixlen < EW_POLICY_PREFIX_FULL &&
+	       (ntohs(a->port) & mask) == ntohs(b->port);
+}
+
+static int cmp_l4_entry(const void *x, const void *y)
+{
+	const struct entry *a = *(const struct entry *const *)x,
+			   *b = *(const struct entry *const *)y;
+
+	if (a->key.subject != b->key.subject)
+		return a->key.subject < b->key.subject ? -1 : 1;
+	if (a->key.peer != b->key.peer)
+		return a->key.peer < b->key.peer ? -1 : 1;
+	return (a->key.dir > b->key.dir) - (a->key.dir < b->key.dir);
+}
+
+/* Whether some L4 entry of l4 (sorted by cmp_l4_entry) lifts L7 entry e. */
+static bool lifted(struct entry **l4, size_t n, const struct entry *e)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_l4_entry(&l4[mid], &e) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !cmp_l4_entry(&l4[lo], &e); lo++)
+		if (lifts(&l4[lo]->key, &e->key))
+			return true;
+	return false;
+}
+
+/* Drops the L7 port of every entry an L4 entry of the same key or a wider
+ * one lifts, so that each key is L7 only when all its entries are. */
+static int lift_l7(struct compile *c)
+{
+	struct entry **l4 = calloc(c->n_entries + 1, sizeof(*l4));
+	size_t n = 0;
+
+	if (!l4)
+		return -1;
+	for (size_t i = 0; i < c->n_entries; i++)
+		if (!c->entries[i].l7)
+			l4[n++] = &c->entries[i];
+	qsort(l4, n, sizeof(*l4), cmp_l4_entry);
+	for (size_t i = 0; i < c->n_entries; i++) {
+		struct entry *e = &c->entries[i];
+
+		if (e->l7 && lifted(l4, n, e))
+			e->l7 = NULL;
+	}
+	free(l4);
+	return 0;
+}
+
+/* The local identity numbered number, or NULL. */
+static struct identity *identity_numbered(struct compile *c, uint32_t number)
+{
+	for (size_t i = 0; i < c->n_ids; i++)
+		if (c->ids[i].local && c->ids[i].number == number)
+			return &c->ids[i];
+	return NULL;
+}
+
+/* Marks the subject of L7 entry e: its pods' connections meet the proxy. */
+static void mark_l7_subject(struct compile *c, const struct entry *e, struct identity **last)
+{
+	if (!*last || (*last)->number != e->key.subject)
+		*last = identity_numbered(c, e->key.subject);
+	if (*last)
+		(*last)->flags |= e->key.dir == EW_DIR_INGRESS ? EW_EP_INGRESS_L7
+							       : EW_EP_EGRESS_L7;
+}
+
+/* d->policy: the entries, each key once, naming its smallest rule; L7 when
+ * every entry of the key is (after lift_l7). */
 static int fill_policy(struct compile *c)
 {
+	struct identity *last = NULL;
+
+	if (lift_l7(c))
+		return -1;
 	if (c->n_entries)
 		qsort(c->entries, c->n_entries, sizeof(*c->entries), cmp_entry);
-	for (size_t i = 0; i < c->n_entries; i++) {
-		struct ew_policy_entry value = { .rule = c->entries[i].rule };
+	for (size_t i = 0, j; i < c->n_entries; i = j) {
+		struct ew_policy_entry value = { .rule = c->entries[i].rule,
+						 .flags = EW_POLICY_L7 };
 
-		if (i && !memcmp(&c->entries[i].key, &c->entries[i - 1].key,
-				 sizeof(c->entries[i].key)))
-			continue;
+		for (j = i; j < c->n_entries && same_key(&c->entries[j], &c->entries[i]); j++)
+			if (!c->entries[j].l7)
+				value.flags = 0;
+		if (value.flags)
+			mark_l7_subject(c, &c->entries[i], &last);
 		if (ew_map_state_put(&c->d->policy, &c->entries[i].key, &value))
 			return -1;
 	}
-	return ew_map_state_seal(&c->d->policy);
+	return ew_map_state_seal(&c->d->policy) || fill_proxy_config(c);
 }
 
 /* ---- ipcache and pods ------------------------------------------------------- */
@@ -1363,6 +1535,7 @@ static int fill_pods(struct compile *c)
 
 void ew_policy_desired_init(struct ew_policy_desired *d)
 {
+	d->proxy_config = NULL;
 	ew_map_state_init(&d->ipcache, sizeof(struct ew_ipcache_key),
 			  sizeof(struct ew_ipcache));
 	ew_map_state_init(&d->policy, sizeof(struct ew_policy_key),
@@ -1382,6 +1555,8 @@ void ew_policy_desired_free(struct ew_policy_desired *d)
 	ew_map_state_free(&d->pods);
 	ew_map_state_free(&d->identities);
 	ew_map_state_free(&d->rules);
+	free(d->proxy_config);
+	d->proxy_config = NULL;
 }
 
 static int compile_policy(struct compile *c)

@@ -27,7 +27,7 @@ struct ew_pod_policy_key {
 
 struct ew_pod_policy {
 	uint32_t identity;
-	uint32_t flags; /* EW_EP_INGRESS_ISOLATED, EW_EP_EGRESS_ISOLATED */
+	uint32_t flags; /* EW_EP_*_ISOLATED, EW_EP_*_L7 */
 };
 
 struct ew_policy_desired {
@@ -41,6 +41,9 @@ struct ew_policy_desired {
 	 * rule of the policies with a subject on this node. */
 	struct ew_map_state identities;
 	struct ew_map_state rules;
+	/* For edgewire-proxy: the HTTP rules of each L7 entry of policy, as
+	 * JSON (format: docs/policy.md, L7). */
+	char *proxy_config;
 };
 
 void ew_policy_desired_init(struct ew_policy_desired *d);

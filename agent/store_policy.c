@@ -10,7 +10,7 @@
  * Cilium's agent sanitizes it, and its spelling is turned into the model's:
  * label sources (k8s:, any:) are dropped, and the namespace terms of
  * fromEndpoints/toEndpoints become the peer's namespace selector. What edgewire
- * does not enforce (L7 rules, entities, FQDNs, deny rules, ...) is an error
+ * does not enforce (L7 rules other than HTTP, entities, FQDNs, deny rules, ...) is an error
  * naming the field, never left out: a policy read in part allows what it was
  * written to forbid, or forbids what it allows.
  *
@@ -25,6 +25,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 
+#include "match.h"
 #include "netutil.h"
 #include "store_read.h"
 
@@ -84,8 +85,6 @@ static const struct {
 		    "(ingress, egress)"},
     {"egressDeny", "deny rules are not supported; expected allow rules only "
 		   "(ingress, egress)"},
-    {"rules", "L7 rules are not supported yet: edgewire enforces L3/L4 only; "
-	      "expected no rules (remove them, or wait for L7 policy support)"},
     {"fromEntities", NULL},
     {"toEntities", NULL},
     {"fromRequires", NULL},
@@ -562,15 +561,143 @@ static void read_policy_port(struct reader *r, yaml_node_t *item, const char *pa
 	read_port_range(r, item, path, cilium, p);
 }
 
-/* toPorts: every port of each entry */
+/* --- L7 ------------------------------------------------------------------------- */
+
+/* A regular expression field of an http rule, compiled as the proxy
+ * compiles it, so a bad one is reported here, where it was written. */
+static char *read_http_regex(struct reader *r, yaml_node_t *item, const char *key,
+			     const char *path)
+{
+	char field[POLICY_PATH], err[192];
+	yaml_node_t *n = store_field(r, item, key);
+	struct ew_http_rule_spec spec = {0};
+	struct ew_http_rule rule;
+	const char *s;
+
+	subpath(field, path, ".%s", key);
+	if (!(s = store_scalar(r, n, field)))
+		return NULL;
+	*(!strcmp(key, "method") ? &spec.method : !strcmp(key, "path") ? &spec.path
+								       : &spec.host) = s;
+	if (ew_http_rule_compile(&rule, 0, &spec, err, sizeof(err))) {
+		store_problem(r, n,
+			      "%s \"%s\" is not a valid regular expression (%s); "
+			      "expected a POSIX extended regular expression, matched "
+			      "against the whole %s",
+			      field, s, err, key);
+		return NULL;
+	}
+	ew_http_rule_free(&rule);
+	return xstrdup(s);
+}
+
+/* headers: "Name" or "Name: value", a header name being a token. */
+static void read_http_headers(struct reader *r, yaml_node_t *item, const char *path,
+			      struct ew_http_match *h)
+{
+	char list_path[POLICY_PATH], field[POLICY_PATH];
+	yaml_node_t *list = list_field(r, item, "headers", path, list_path);
+	const char *s;
+
+	for (size_t i = 0; i < seq_len(list); i++) {
+		yaml_node_t *n = seq_item(r, list, i);
+		size_t name_len;
+
+		subpath(field, list_path, "[%zu]", i);
+		if (!(s = store_scalar(r, n, field)))
+			continue;
+		name_len = strcspn(s, ":");
+		if (!name_len || strcspn(s, " \t") < name_len) {
+			store_problem(r, n,
+				      "%s \"%s\" is not a header; expected \"Name\" or "
+				      "\"Name: value\"",
+				      field, s);
+			continue;
+		}
+		if (h->n_headers == EW_HTTP_RULE_MAX_HEADERS) {
+			store_problem(r, n,
+				      "%s \"%s\" is one header too many; expected at most "
+				      "%d headers per http rule",
+				      field, s, EW_HTTP_RULE_MAX_HEADERS);
+			continue;
+		}
+		*array_push(h->headers, h->n_headers) = xstrdup(s);
+	}
+}
+
+/* rules: of a toPorts entry: http only. */
+static void read_l7_rules(struct reader *r, yaml_node_t *rules, const char *path,
+			  struct ew_policy_port *proto)
+{
+	static const char *const fields[] = {"http", NULL};
+	static const char *const http_fields[] = {"method", "path", "host", "headers", NULL};
+	char list_path[POLICY_PATH], field[POLICY_PATH];
+	yaml_node_t *http, *item;
+
+	if (!store_typed(r, rules, YAML_MAPPING_NODE, path))
+		return;
+	check_fields(r, rules, path, "L7 rules (edgewire enforces HTTP only)", fields, true);
+	http = list_field(r, rules, "http", path, list_path);
+	if (!seq_len(http))
+		store_problem(r, http ?: rules,
+			      "%s is %s; expected at least one http rule, such as "
+			      "{method: GET, path: \"/public\"} ({} allows every request)",
+			      list_path, http ? "empty" : "missing");
+	for (size_t i = 0; i < seq_len(http); i++) {
+		struct ew_http_match *h;
+
+		if (!(item = mapping_item(r, http, i, list_path, field)))
+			continue;
+		check_fields(r, item, field, "an http rule", http_fields, true);
+		h = array_push(proto->http, proto->n_http);
+		h->method = read_http_regex(r, item, "method", field);
+		h->path = read_http_regex(r, item, "path", field);
+		h->host = read_http_regex(r, item, "host", field);
+		read_http_headers(r, item, field, h);
+	}
+}
+
+/* The port an L7 rule can hold: one TCP port (ANY is taken as TCP). */
+static void check_l7_port(struct reader *r, yaml_node_t *item, const char *path,
+			  struct ew_policy_port *p)
+{
+	if (p->protocol && p->protocol != EW_PROTO_TCP)
+		store_problem(r, item,
+			      "%s is %s, but HTTP rules need TCP; expected protocol TCP "
+			      "with rules.http",
+			      path, store_protocol_name(p->protocol));
+	else if ((!p->port && !p->name) || p->end_port)
+		store_problem(r, item,
+			      "%s names %s, but HTTP rules apply to one port; expected "
+			      "one port number or name with rules.http",
+			      path, p->end_port ? "a port range" : "every port");
+	p->protocol = EW_PROTO_TCP;
+}
+
+static struct ew_http_match http_match_copy(const struct ew_http_match *h)
+{
+	struct ew_http_match c = {
+		.method = h->method ? xstrdup(h->method) : NULL,
+		.path = h->path ? xstrdup(h->path) : NULL,
+		.host = h->host ? xstrdup(h->host) : NULL,
+	};
+
+	for (size_t i = 0; i < h->n_headers; i++)
+		*array_push(c.headers, c.n_headers) = xstrdup(h->headers[i]);
+	return c;
+}
+
+/* toPorts: every port of each entry, each with the entry's L7 rules */
 static void read_cilium_to_ports(struct reader *r, yaml_node_t *to_ports,
 				 const char *path, struct ew_policy_rule *rule)
 {
-	static const char *const fields[] = {"ports", NULL};
+	static const char *const fields[] = {"ports", "rules", NULL};
 	char entry_path[POLICY_PATH], list_path[POLICY_PATH], field[POLICY_PATH];
-	yaml_node_t *entry, *ports, *item;
+	yaml_node_t *entry, *ports, *item, *rules;
 
 	for (size_t k = 0; k < seq_len(to_ports); k++) {
+		struct ew_policy_port l7 = {0};
+
 		if (!(entry = mapping_item(r, to_ports, k, path, entry_path)))
 			continue;
 		check_fields(r, entry, entry_path, "a toPorts entry", fields, true);
@@ -580,10 +707,27 @@ static void read_cilium_to_ports(struct reader *r, yaml_node_t *to_ports,
 				      "%s is %s; expected at least one port, such as "
 				      "{port: \"80\", protocol: TCP}",
 				      list_path, ports ? "empty" : "missing");
-		for (size_t i = 0; i < seq_len(ports); i++)
-			if ((item = mapping_item(r, ports, i, list_path, field)))
-				read_policy_port(r, item, field, true,
-						 array_push(rule->ports, rule->n_ports));
+		if ((rules = store_field(r, entry, "rules"))) {
+			subpath(field, entry_path, ".rules");
+			read_l7_rules(r, rules, field, &l7);
+		}
+		for (size_t i = 0; i < seq_len(ports); i++) {
+			struct ew_policy_port *p;
+			int problems;
+
+			if (!(item = mapping_item(r, ports, i, list_path, field)))
+				continue;
+			problems = r->problems;
+			p = array_push(rule->ports, rule->n_ports);
+			read_policy_port(r, item, field, true, p);
+			if (!rules)
+				continue;
+			if (r->problems == problems) /* else its port is not what was written */
+				check_l7_port(r, item, field, p);
+			for (size_t h = 0; h < l7.n_http; h++)
+				*array_push(p->http, p->n_http) = http_match_copy(&l7.http[h]);
+		}
+		ew_policy_port_free(&l7);
 	}
 }
 
@@ -966,7 +1110,7 @@ static void rules_free(struct ew_policy_rule *rules, size_t n)
 		}
 		free(rules[i].peers);
 		for (size_t j = 0; j < rules[i].n_ports; j++)
-			free(rules[i].ports[j].name);
+			ew_policy_port_free(&rules[i].ports[j]);
 		free(rules[i].ports);
 	}
 	free(rules);

@@ -336,6 +336,7 @@ struct ew_policy_entry {
  * (IP_TRANSPARENT) with EW_MARK_FROM_PROXY on its socket, which tells the
  * datapath the connection's requests were checked.
  */
+#define EW_PROXY_CONFIG_DEFAULT "/run/edgewire/l7-policy.json" /* its HTTP rules */
 #define EW_PROXY_ADDR	     0x7f000001 /* 127.0.0.1, host byte order */
 #define EW_PROXY_PORT	     15080
 #define EW_MARK_MASK	     0x00ff0000

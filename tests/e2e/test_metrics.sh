@@ -3,7 +3,8 @@
 #
 # The agent's /metrics and /healthz over real HTTP. On a lab node: /metrics
 # passes a Prometheus text-format parser (prometheus_client's), its counters
-# follow traffic and store changes, /healthz is 200, other paths are 404 and
+# follow traffic, policy verdicts and store changes, every map and conntrack
+# entry is counted, /healthz is 200, other paths are 404 and
 # other methods 405. On an agent of our own whose store has more nodes than
 # the maps hold, so no apply can complete: /healthz is 503 "not ready" until
 # the store is fixed, 200 then, and 503 "degraded" when it breaks again.
@@ -79,8 +80,9 @@ value() { # NODE SAMPLE: the value of one sample, e.g. 'edgewire_endpoints{}'
 FORWARD='edgewire_datapath_packets_total{direction=egress,reason=forward,verdict=forward}'
 CHANGES='edgewire_store_change_to_programmed_seconds_count{}'
 
-cp -r "$REPO/examples/store" "$WORK/store"
-lab_start "$WORK/store"
+STORE=$WORK/store
+cp -r "$REPO/examples/store" "$STORE"
+lab_start "$STORE"
 
 echo "# /metrics on a lab node"
 check "/metrics parses as the Prometheus text format" scrape node-a
@@ -93,7 +95,10 @@ for family in "edgewire_agent_info gauge" "edgewire_datapath_packets counter" \
 	"edgewire_map_entries gauge" "edgewire_map_capacity gauge" \
 	"edgewire_store_errors gauge" "edgewire_store_loads counter" \
 	"edgewire_apply_failures counter" "edgewire_apply_duration_seconds histogram" \
-	"edgewire_store_change_to_programmed_seconds histogram"; do
+	"edgewire_store_change_to_programmed_seconds histogram" \
+	"edgewire_policy_verdicts counter" "edgewire_http_requests counter" \
+	"edgewire_conntrack_entries gauge" "edgewire_events_emitted counter" \
+	"edgewire_events_lost counter" "edgewire_events_suppressed counter"; do
 	check "family $family" grep -qx "# $family" "$WORK/families"
 done
 check "agent_info names the node" \
@@ -102,6 +107,13 @@ check "two endpoints on node-a (shop/web-1, default/client)" \
 	test "$(value node-a 'edgewire_endpoints{}')" = 2
 check "ew_endpoints holds 2 of 4096" test \
 	"$(value node-a 'edgewire_map_entries{map=ew_endpoints}')/$(value node-a 'edgewire_map_capacity{map=ew_endpoints}')" = 2/4096
+for map in ew_ct ew_policy ew_ipcache ew_lb_frontends ew_endpoint_names; do
+	check "the fill of $map" grep -q "^edgewire_map_capacity{map=$map} [1-9]" "$WORK/families"
+done
+check "ew_endpoint_names has a name per endpoint" \
+	test "$(value node-a 'edgewire_map_entries{map=ew_endpoint_names}')" = 2
+check "HTTP requests by reason: forward, malformed, policy-denied, both ways" \
+	test "$(grep -c '^edgewire_http_requests_total{' "$WORK/families")" -ge 6
 check "a drop reason is labelled as a drop" grep -q \
 	'^edgewire_datapath_packets_total{direction=egress,reason=no-endpoint,verdict=drop} ' \
 	"$WORK/families"
@@ -120,6 +132,37 @@ changes_grew() { (($(value node-a "$CHANGES") > changes0)); }
 check "a store change is timed until programmed" wait_for 5 changes_grew
 check "and counted as a store load" \
 	test "$(value node-a 'edgewire_store_loads_total{}')" -gt "$loads0"
+
+echo "# policy verdicts and conntrack"
+ALLOWED='edgewire_policy_verdicts_total{direction=ingress,verdict=allowed}'
+DENIED='edgewire_policy_verdicts_total{direction=ingress,verdict=denied}'
+store_put policy.yaml <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}}]
+    ports: [{protocol: TCP, port: 8080}]
+EOF
+isolated() { bpfctl node-a --json policy shop/web-1 | jq -e .ingress.isolated; }
+check "the policy isolates shop/web-1" wait_for 5 isolated
+allowed0=$(value node-a "$ALLOWED") denied0=$(value node-a "$DENIED")
+check "default/client reaches shop/web-1:8080" http_get default/client "$(pod_ip shop/web-1)" 8080
+in_pod default/client socat -T 1 - "TCP:$(pod_ip shop/web-1):9999,connect-timeout=1" \
+	</dev/null >/dev/null 2>&1
+allowed1=$(value node-a "$ALLOWED") denied1=$(value node-a "$DENIED")
+check "the allowed connection was counted ($allowed0 -> $allowed1)" test $((allowed1 - allowed0)) -ge 1
+check "the denied one too ($denied0 -> $denied1)" test $((denied1 - denied0)) -ge 1
+stats_allowed() {
+	bpfctl node-a --json stats --policy |
+		jq '[.packets[] | select(.verdict == "allowed" and .direction == "ingress") | .packets] | add'
+}
+check "it agrees with bpfctl stats --policy" test "$(stats_allowed)" = "$allowed1"
+check "the allowed connection is tracked: a policy conntrack entry" \
+	test "$(value node-a 'edgewire_conntrack_entries{type=policy}')" -ge 1
 
 echo "# /healthz and the rest on a lab node"
 check "/healthz is 200 ok once programmed" health_is node-a 200 ok

@@ -30,12 +30,19 @@ static struct ew_metrics_snapshot snapshot(void)
 			{ EW_REASON_FORWARD, EW_DIR_EGRESS, 10, 1000 },
 			{ EW_REASON_DROP_NO_ENDPOINT, EW_DIR_INGRESS, 2, 120 },
 		},
+		.policy_verdicts = { [EW_VERDICT_ALLOWED] = { 4, 6 },
+				     [EW_VERDICT_DENIED] = { 0, 2 } },
+		.http_requests = { [EW_REASON_FORWARD] = { 0, 8 },
+				   [EW_REASON_DROP_POLICY_DENIED] = { 0, 1 },
+				   [EW_REASON_DROP_PROXY_UNREACHABLE] = { 3, 0 } },
 		.endpoints = 3,
 		.n_maps = 2,
 		.maps = { { "ew_endpoints", 3, 4096 }, { "ew_routes", 2, 1024 } },
+		.conntrack = { [EW_CT_SERVICE] = 2, [EW_CT_REPLY] = 2, [EW_CT_POLICY] = 5 },
 		.store_errors = 1,
 		.stats = { .store_loads = 4, .apply_failures = 1 },
 		.have_events = true,
+		.events_emitted = 9,
 		.events_lost = 5,
 		.events_suppressed = 7,
 	};
@@ -59,6 +66,23 @@ static const char golden[] =
 	"# TYPE edgewire_datapath_bytes_total counter\n"
 	"edgewire_datapath_bytes_total{reason=\"forward\",direction=\"egress\",verdict=\"forward\"} 1000\n"
 	"edgewire_datapath_bytes_total{reason=\"no-endpoint\",direction=\"ingress\",verdict=\"drop\"} 120\n"
+	"# HELP edgewire_policy_verdicts_total Packets of isolated pods that policy judged, by verdict and direction (those of tracked connections pass unjudged).\n"
+	"# TYPE edgewire_policy_verdicts_total counter\n"
+	"edgewire_policy_verdicts_total{verdict=\"allowed\",direction=\"egress\"} 4\n"
+	"edgewire_policy_verdicts_total{verdict=\"allowed\",direction=\"ingress\"} 6\n"
+	"edgewire_policy_verdicts_total{verdict=\"proxied\",direction=\"egress\"} 0\n"
+	"edgewire_policy_verdicts_total{verdict=\"proxied\",direction=\"ingress\"} 0\n"
+	"edgewire_policy_verdicts_total{verdict=\"denied\",direction=\"egress\"} 0\n"
+	"edgewire_policy_verdicts_total{verdict=\"denied\",direction=\"ingress\"} 2\n"
+	"# HELP edgewire_http_requests_total HTTP requests the L7 proxy judged, by reason and direction: forward (allowed), policy-denied (answered 403), malformed (400).\n"
+	"# TYPE edgewire_http_requests_total counter\n"
+	"edgewire_http_requests_total{reason=\"forward\",direction=\"egress\"} 0\n"
+	"edgewire_http_requests_total{reason=\"forward\",direction=\"ingress\"} 8\n"
+	"edgewire_http_requests_total{reason=\"malformed\",direction=\"egress\"} 0\n"
+	"edgewire_http_requests_total{reason=\"malformed\",direction=\"ingress\"} 0\n"
+	"edgewire_http_requests_total{reason=\"policy-denied\",direction=\"egress\"} 0\n"
+	"edgewire_http_requests_total{reason=\"policy-denied\",direction=\"ingress\"} 1\n"
+	"edgewire_http_requests_total{reason=\"proxy-unreachable\",direction=\"egress\"} 3\n"
 	"# HELP edgewire_endpoints Pods of this node programmed in the datapath.\n"
 	"# TYPE edgewire_endpoints gauge\n"
 	"edgewire_endpoints 3\n"
@@ -70,6 +94,11 @@ static const char golden[] =
 	"# TYPE edgewire_map_capacity gauge\n"
 	"edgewire_map_capacity{map=\"ew_endpoints\"} 4096\n"
 	"edgewire_map_capacity{map=\"ew_routes\"} 1024\n"
+	"# HELP edgewire_conntrack_entries Connection tracking entries (ew_ct) by type: service and reply (two per service connection), policy (one per connection policy allowed).\n"
+	"# TYPE edgewire_conntrack_entries gauge\n"
+	"edgewire_conntrack_entries{type=\"service\"} 2\n"
+	"edgewire_conntrack_entries{type=\"reply\"} 2\n"
+	"edgewire_conntrack_entries{type=\"policy\"} 5\n"
 	"# HELP edgewire_store_errors Problems found by the last load of the store.\n"
 	"# TYPE edgewire_store_errors gauge\n"
 	"edgewire_store_errors 1\n"
@@ -109,6 +138,9 @@ static const char golden[] =
 	"edgewire_store_change_to_programmed_seconds_bucket{le=\"+Inf\"} 1\n"
 	"edgewire_store_change_to_programmed_seconds_sum 0.25\n"
 	"edgewire_store_change_to_programmed_seconds_count 1\n"
+	"# HELP edgewire_events_emitted_total Datapath events put into the ring buffer (bpfctl monitor reads them).\n"
+	"# TYPE edgewire_events_emitted_total counter\n"
+	"edgewire_events_emitted_total 9\n"
 	"# HELP edgewire_events_lost_total Datapath events lost because the ring buffer was full.\n"
 	"# TYPE edgewire_events_lost_total counter\n"
 	"edgewire_events_lost_total 5\n"
@@ -144,9 +176,9 @@ Test(metrics, skips_codes_that_are_no_reason)
 	struct ew_metrics_snapshot s = snapshot();
 	char *text;
 
-	s.verdicts[0].reason = 5; /* between encap (3) and malformed (16) */
+	s.verdicts[0].reason = 6; /* between proxy (5) and malformed (16) */
 	text = render(&s);
-	cr_assert_null(strstr(text, "reason=\"forward\""));
+	cr_assert_null(strstr(text, "edgewire_datapath_packets_total{reason=\"forward\""));
 	cr_assert_not_null(strstr(text, "reason=\"no-endpoint\""));
 	free(text);
 }
