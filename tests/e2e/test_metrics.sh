@@ -136,17 +136,7 @@ check "and counted as a store load" \
 echo "# policy verdicts and conntrack"
 ALLOWED='edgewire_policy_verdicts_total{direction=ingress,verdict=allowed}'
 DENIED='edgewire_policy_verdicts_total{direction=ingress,verdict=denied}'
-store_put policy.yaml <<'EOF'
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-client, namespace: shop}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}}]
-    ports: [{protocol: TCP, port: 8080}]
-EOF
+store_put policy.yaml <"$REPO/tests/e2e/np_allow_client.yaml"
 isolated() { bpfctl node-a --json policy shop/web-1 | jq -e .ingress.isolated; }
 check "the policy isolates shop/web-1" wait_for 5 isolated
 allowed0=$(value node-a "$ALLOWED") denied0=$(value node-a "$DENIED")

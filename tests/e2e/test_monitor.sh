@@ -157,21 +157,8 @@ check "the numbers add up: shown + suppressed = 3000 ($shown + $((supp1 - supp0)
 check "stdout stayed JSON lines" jq -e . "$WORK/flood.out"
 
 echo "# a connection a policy allows shows up within a second, with its rule"
-np_allow_client() { # shop/web-1 isolated for ingress: only default's pods, on 8080
-	cat <<-'EOF'
-		apiVersion: networking.k8s.io/v1
-		kind: NetworkPolicy
-		metadata: {name: allow-client, namespace: shop}
-		spec:
-		  podSelector: {matchLabels: {app: web}}
-		  policyTypes: [Ingress]
-		  ingress:
-		  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: default}}}]
-		    ports: [{protocol: TCP, port: 8080}]
-	EOF
-}
 web_isolated() { bpfctl node-a --json endpoints | jq -e ".[] | select(.ip == \"$WEB1\") | .policy.ingress.isolated"; }
-np_allow_client | store_put policy.yaml
+store_put policy.yaml <"$REPO/tests/e2e/np_allow_client.yaml"
 check "the policy isolates shop/web-1" wait_for 5 web_isolated
 check "bpfctl endpoints names the pods (the agent's ew_endpoint_names)" \
 	test "$(bpfctl node-a --json endpoints | jq -r ".[] | select(.ip == \"$WEB1\") | .pod")" = shop/web-1
