@@ -1353,15 +1353,15 @@ static int fill_proxy_config(struct compile *c)
  * Cilium, where an L4 rule for the same peer lifts the L7 check. */
 static bool lifts(const struct ew_policy_key *b, const struct ew_policy_key *a)
 {
-	unsigned bits = b->prefixlen - PREFIX_PORT_ANY;
-	uint16_t mask = bits ? (uint16_t)(0xffff << (16 - bits)) : 0;
+	unsigned bits;
 
 	if (b->subject != a->subject || b->peer != a->peer || b->dir != a->dir)
 		return false;
 	if (b->prefixlen == PREFIX_PROTO_ANY)
 		return true;
+	bits = b->prefixlen - PREFIX_PORT_ANY; /* of the port: 0 to 16 */
 	return b->proto == a->proto && b->prefixlen < EW_POLICY_PREFIX_FULL &&
-	       (ntohs(a->port) & mask) == ntohs(b->port);
+	       (ntohs(a->port) & (bits ? 0xffffu << (16 - bits) : 0)) == ntohs(b->port);
 }
 
 static int cmp_l4_entry(const void *x, const void *y)

@@ -616,8 +616,8 @@ static void read_http_headers(struct reader *r, yaml_node_t *item, const char *p
 		}
 		if (h->n_headers == EW_HTTP_RULE_MAX_HEADERS) {
 			store_problem(r, n,
-				      "%s \"%s\" is one header too many; expected at most "
-				      "%d headers per http rule",
+				      "%s \"%s\" is one header too many; expected at "
+				      "most %d headers per http rule",
 				      field, s, EW_HTTP_RULE_MAX_HEADERS);
 			continue;
 		}
@@ -722,7 +722,8 @@ static void read_cilium_to_ports(struct reader *r, yaml_node_t *to_ports,
 			read_policy_port(r, item, field, true, p);
 			if (!rules)
 				continue;
-			if (r->problems == problems) /* else its port is not what was written */
+			/* A port already reported is not what was written. */
+			if (r->problems == problems)
 				check_l7_port(r, item, field, p);
 			for (size_t h = 0; h < l7.n_http; h++)
 				*array_push(p->http, p->n_http) = http_match_copy(&l7.http[h]);

@@ -157,12 +157,50 @@ static bool parse_version(struct ew_http_str s, int *minor_version)
 	return true;
 }
 
-/* Origin-form, or "*" for OPTIONS; kept as sent, never decoded. */
+/* Whether p[0..len) is "." or "..", its dots written or percent-encoded. */
+static bool is_dot_segment(const char *p, size_t len)
+{
+	size_t dots = 0;
+
+	for (size_t i = 0; i < len; dots++) {
+		if (p[i] == '.')
+			i++;
+		else if (len - i >= 3 && p[i] == '%' && p[i + 1] == '2' &&
+			 (p[i + 2] == 'e' || p[i + 2] == 'E'))
+			i += 3;
+		else
+			return false;
+	}
+	return dots == 1 || dots == 2;
+}
+
+/* Whether the path of target (up to its query) has a segment "." or "..",
+ * which a server resolves (after decoding %2e) into another path than the
+ * one the policy saw. */
+static bool has_dot_segment(struct ew_http_str target)
+{
+	size_t end = 0, seg;
+
+	while (end < target.len && target.p[end] != '?' && target.p[end] != '#')
+		end++;
+	for (size_t i = 0; i < end; i = seg) {
+		seg = i + 1;
+		while (seg < end && target.p[seg] != '/')
+			seg++;
+		if (is_dot_segment(target.p + i + 1, seg - i - 1))
+			return true;
+	}
+	return false;
+}
+
+/* Origin-form without dot segments, or "*" for OPTIONS; kept as sent,
+ * never decoded. */
 static bool is_request_target(struct ew_http_str target, struct ew_http_str method)
 {
 	if (str_eq(target, "*"))
 		return str_eq(method, "OPTIONS");
-	return target.len && target.p[0] == '/' && all_of(target, is_vchar);
+	return target.len && target.p[0] == '/' && all_of(target, is_vchar) &&
+	       !has_dot_segment(target);
 }
 
 /* METHOD SP TARGET SP VERSION: neither a token nor a target holds a space,

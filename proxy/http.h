@@ -11,7 +11,9 @@
  *   - the request line is exactly METHOD SP TARGET SP HTTP/1.0|HTTP/1.1;
  *     the method is a token, the target is an origin-form path (starts
  *     with '/', visible ASCII only) or "*" for OPTIONS; it is kept as sent,
- *     never decoded or normalised (policy matches what the server gets);
+ *     never decoded or normalised (policy matches what the server gets),
+ *     and a path with a "." or ".." segment (its dots written or as %2e),
+ *     which the server would resolve into another path, is malformed;
  *   - a header name is a token followed at once by ':' (no space before
  *     it); obsolete line folding is malformed;
  *   - Transfer-Encoding other than exactly "chunked" (once), Transfer-Encoding

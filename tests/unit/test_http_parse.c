@@ -287,6 +287,29 @@ Test(http_strict, request_line_extra_space)
 	assert_bad_request(LIT(" GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
 }
 
+/* A server resolves dot segments: /public/../admin is /admin to it. */
+Test(http_strict, dot_segments_in_the_path)
+{
+	assert_bad_request(LIT("GET /public/../admin HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_bad_request(LIT("GET /public/./x HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_bad_request(LIT("GET /.. HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_bad_request(LIT("GET /a/.?q HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_bad_request(LIT("GET /public/%2e%2E/admin HTTP/1.1\r\nHost: a\r\n\r\n"));
+	assert_bad_request(LIT("GET /public/.%2e HTTP/1.1\r\nHost: a\r\n\r\n"));
+}
+
+/* Dots inside a segment, or after the query starts, are no dot segments. */
+Test(http_request, dots_that_are_no_dot_segments)
+{
+	struct ew_http_head h;
+
+	cr_assert_eq(ew_http_parse_request(LIT("GET /a..b/.x/x./.../%2e%2f HTTP/1.1\r\nHost: a\r\n\r\n"),
+					   &h),
+		     EW_HTTP_OK);
+	cr_assert_eq(ew_http_parse_request(LIT("GET /a?p=/../ HTTP/1.1\r\nHost: a\r\n\r\n"), &h),
+		     EW_HTTP_OK);
+}
+
 Test(http_strict, request_line_tab_for_space)
 {
 	assert_bad_request(LIT("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"));

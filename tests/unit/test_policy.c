@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <edgewire/abi.h>
+#include <jansson.h>
 
 #include "netutil.h"
 #include "policy.h"
@@ -40,6 +41,10 @@ static struct ew_container_port cports_pool[256];
 static size_t n_cports_pool;
 static struct ew_cidr excepts_pool[128];
 static size_t n_excepts_pool;
+static struct ew_http_match http_pool[64];
+static size_t n_http_pool;
+static char *headers_pool[64];
+static size_t n_headers_pool;
 
 #define RULE_PEERS   8
 #define RULE_PORTS   8
@@ -195,6 +200,45 @@ static struct ew_policy_port named(uint8_t proto, const char *name)
 					.name = text(name, strlen(name)) };
 }
 
+static char *text_or_null(const char *s)
+{
+	return s ? text(s, strlen(s)) : NULL;
+}
+
+/*
+ * p with one more http rule: method, path and host (NULL: any) and headers,
+ * "Name" or "Name: value", comma-separated (NULL: none). The store gives
+ * such a port TCP and one port; a port's rules are consecutive in the pool,
+ * so give them before the next port's.
+ */
+static struct ew_policy_port with_http(struct ew_policy_port p, const char *method,
+				       const char *path, const char *host,
+				       const char *headers)
+{
+	struct ew_http_match *h = &http_pool[n_http_pool];
+	char buf[256];
+
+	cr_assert_lt(n_http_pool, N(http_pool));
+	cr_assert(!p.n_http || p.http + p.n_http == h,
+		  "another port's rules came between");
+	*h = (struct ew_http_match){ .method = text_or_null(method),
+				     .path = text_or_null(path),
+				     .host = text_or_null(host),
+				     .headers = &headers_pool[n_headers_pool] };
+	snprintf(buf, sizeof(buf), "%s", headers ? headers : "");
+	for (char *save = NULL, *hd = strtok_r(buf, ",", &save); hd;
+	     hd = strtok_r(NULL, ",", &save)) {
+		cr_assert_lt(n_headers_pool, N(headers_pool));
+		headers_pool[n_headers_pool++] = text(hd, strlen(hd));
+		h->n_headers++;
+	}
+	if (!p.n_http)
+		p.http = h;
+	p.n_http++;
+	n_http_pool++;
+	return p;
+}
+
 /* A rule of every peer and port, until peers and ports are added. */
 static struct ew_policy_rule rule(void)
 {
@@ -335,7 +379,7 @@ static void add_node(const char *name, const char *internal_ip)
 static void setup(void)
 {
 	n_texts = n_labels_pool = n_exprs_pool = n_values_pool = n_cports_pool = 0;
-	n_excepts_pool = n_rule_slots = n_policy_slots = 0;
+	n_excepts_pool = n_rule_slots = n_policy_slots = n_http_pool = n_headers_pool = 0;
 	model = (struct ew_model){ .nodes = nodes,
 				   .namespaces = namespaces,
 				   .pods = pods,
@@ -1592,6 +1636,292 @@ Test(policy, rule_names_of_a_cilium_policy_with_several_rules)
 			found += !strcmp(name->text, want[k]);
 	}
 	cr_expect_eq(found, N(want));
+	ew_policy_desired_free(&d);
+}
+
+/* ---- L7: HTTP rules, for edgewire-proxy ------------------------------------- */
+
+/* A CiliumNetworkPolicy: the only kind with HTTP rules. */
+static struct ew_network_policy *cilium(struct ew_network_policy *p)
+{
+	p->kind = EW_POLICY_CILIUM;
+	return p;
+}
+
+/* Policy web: x/a's ingress from x/c on TCP 80 through the proxy, GET only. */
+static void add_l7_web(void)
+{
+	struct ew_policy_port get = with_http(tcp(80), "GET", NULL, NULL, NULL);
+
+	ingress(cilium(policy("x", "web", "app=a")), peer_port(pod_peer("app=c"), get));
+}
+
+/* The entry of exactly this key (a full prefix: one port), or NULL. */
+static const struct ew_policy_entry *port_entry(const struct ew_policy_desired *d,
+						const char *subject, const char *peer,
+						uint8_t dir, uint8_t proto, uint16_t port)
+{
+	struct ew_policy_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.prefixlen = EW_POLICY_PREFIX_FULL;
+	key.subject = identity_of(d, subject);
+	key.peer = identity_of(d, peer);
+	key.dir = dir;
+	key.proto = proto;
+	key.port = htons(port);
+	return ew_map_state_get(&d->policy, &key);
+}
+
+/* The entry of exactly this TCP port, asserted to be there and L7. */
+static const struct ew_policy_entry *l7_entry(const struct ew_policy_desired *d,
+					      const char *subject, const char *peer,
+					      uint8_t dir, uint16_t port)
+{
+	const struct ew_policy_entry *e =
+		port_entry(d, subject, peer, dir, EW_PROTO_TCP, port);
+
+	cr_assert(e, "%s -> %s TCP %u: no entry", peer, subject, port);
+	cr_expect_eq(e->flags, EW_POLICY_L7, "%s -> %s TCP %u: not L7", peer, subject,
+		     port);
+	return e;
+}
+
+static uint32_t pod_flags(const struct ew_policy_desired *d, const char *addr)
+{
+	struct ew_pod_policy_key key = { .ip = ip(addr) };
+	const struct ew_pod_policy *pp = ew_map_state_get(&d->pods, &key);
+
+	cr_assert(pp, "%s has no policy state on this node", addr);
+	return pp->flags;
+}
+
+/* d->proxy_config's entries, checked to be of version 1. */
+static json_t *proxy_entries(const struct ew_policy_desired *d, json_t **root)
+{
+	json_error_t err;
+	json_t *entries;
+
+	cr_assert(d->proxy_config, "no proxy configuration");
+	*root = json_loads(d->proxy_config, 0, &err);
+	cr_assert(*root, "proxy configuration: %s: %s", err.text, d->proxy_config);
+	cr_assert_eq(json_integer_value(json_object_get(*root, "version")), 1);
+	entries = json_object_get(*root, "entries");
+	cr_assert(json_is_array(entries), "%s", d->proxy_config);
+	return entries;
+}
+
+static const char *json_text(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static json_int_t json_number(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* The rules of d's one proxy entry, asserted to be of this key and to
+ * number n_rules. */
+static json_t *only_proxy_rules(const struct ew_policy_desired *d, json_t **root,
+				const char *subject, const char *dir, uint16_t port,
+				const char *peer, size_t n_rules)
+{
+	json_t *entries = proxy_entries(d, root), *o = json_array_get(entries, 0);
+
+	cr_assert_eq(json_array_size(entries), 1, "%s", d->proxy_config);
+	cr_expect_eq(json_number(o, "subject"), identity_of(d, subject));
+	cr_expect_str_eq(json_text(o, "dir"), dir);
+	cr_expect_eq(json_number(o, "port"), port);
+	cr_expect_eq(json_number(o, "peer"), identity_of(d, peer));
+	cr_assert_eq(json_array_size(json_object_get(o, "rules")), n_rules, "%s",
+		     d->proxy_config);
+	return json_object_get(o, "rules");
+}
+
+Test(policy, an_ingress_http_rule_gives_an_l7_entry_and_the_proxy_its_rules)
+{
+	struct ew_policy_desired d;
+	const struct ew_policy_entry *e;
+	struct ew_policy_port web = with_http(tcp(80), "GET", "/public/.*", "web\\.x",
+					      "X-Token,Accept: text/html");
+	json_t *root, *r, *headers;
+
+	ingress(cilium(policy("x", "web", "app=a")), peer_port(pod_peer("app=c"), web));
+	compile(&on_a, &d);
+	cr_assert_eq(d.policy.n, 1, "TCP 80 only: no UDP, no other port");
+	e = l7_entry(&d, A_X, C_X, EW_DIR_INGRESS, 80);
+	cr_expect_eq(pod_flags(&d, A_X), EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	cr_expect_eq(pod_flags(&d, C_X), 0, "the peer meets no proxy");
+
+	r = json_array_get(only_proxy_rules(&d, &root, A_X, "ingress", 80, C_X, 1), 0);
+	cr_expect_eq(json_number(r, "rule"), e->rule);
+	cr_expect_str_eq(rule_name(&d, e->rule), "CiliumNetworkPolicy x/web ingress[0]");
+	cr_expect_str_eq(json_text(r, "method"), "GET");
+	cr_expect_str_eq(json_text(r, "path"), "/public/.*");
+	cr_expect_str_eq(json_text(r, "host"), "web\\.x");
+	headers = json_object_get(r, "headers");
+	cr_assert_eq(json_array_size(headers), 2);
+	cr_expect_str_eq(json_string_value(json_array_get(headers, 0)), "X-Token");
+	cr_expect_str_eq(json_string_value(json_array_get(headers, 1)),
+			 "Accept: text/html");
+	json_decref(root);
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, an_egress_http_rule_marks_the_subject_egress_l7)
+{
+	struct ew_policy_desired d;
+	struct ew_policy_port v1 = with_http(tcp(8081), NULL, "/v1/.*", NULL, NULL);
+	const struct ew_policy_entry *e;
+	json_t *root, *r;
+
+	egress(cilium(egress_only(policy("x", "api", "app=c"))),
+	       peer_port(pod_peer("app=b,tier=db"), v1));
+	compile(&on_a, &d);
+	cr_assert_eq(d.policy.n, 1);
+	e = l7_entry(&d, C_X, B_X, EW_DIR_EGRESS, 8081);
+	cr_expect_eq(pod_flags(&d, C_X), EW_EP_EGRESS_ISOLATED | EW_EP_EGRESS_L7);
+	cr_expect_eq(pod_flags(&d, A_X), 0);
+
+	r = json_array_get(only_proxy_rules(&d, &root, C_X, "egress", 8081, B_X, 1), 0);
+	cr_expect_eq(json_number(r, "rule"), e->rule);
+	cr_expect_str_eq(json_text(r, "path"), "/v1/.*");
+	cr_expect_null(json_object_get(r, "method"), "absent: any method");
+	cr_expect_null(json_object_get(r, "host"));
+	cr_expect_null(json_object_get(r, "headers"));
+	json_decref(root);
+	ew_policy_desired_free(&d);
+}
+
+/* Asserts that policy web's L7 entry (add_l7_web) was lifted: x/a's
+ * connections from x/c on TCP 80 pass without the proxy. */
+static void expect_l7_web_lifted(void)
+{
+	struct ew_policy_desired d;
+	const struct ew_policy_entry *e;
+	json_t *root;
+
+	compile(&on_a, &d);
+	e = port_entry(&d, A_X, C_X, EW_DIR_INGRESS, EW_PROTO_TCP, 80);
+	cr_assert(e, "the L7 rule's entry stays, as an L4 one");
+	cr_expect_eq(e->flags, 0);
+	for (size_t i = 0; i < d.policy.n; i++) {
+		const struct ew_policy_entry *any = ew_map_state_value(&d.policy, i);
+
+		cr_expect_eq(any->flags, 0, "entry %zu is L7", i);
+	}
+	cr_expect_eq(pod_flags(&d, A_X), EW_EP_INGRESS_ISOLATED, "no L7 flag");
+	cr_expect_eq(json_array_size(proxy_entries(&d, &root)), 0, "%s", d.proxy_config);
+	json_decref(root);
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, an_l4_rule_for_the_same_peer_and_port_lifts_l7)
+{
+	add_l7_web();
+	ingress(policy("x", "l4", "app=a"), peer_port(pod_peer("app=c"), tcp(80)));
+	expect_l7_web_lifted();
+}
+
+Test(policy, an_l4_port_range_holding_the_port_lifts_l7)
+{
+	add_l7_web();
+	ingress(policy("x", "l4", "app=a"),
+		peer_port(pod_peer("app=c"), port(EW_PROTO_TCP, 64, 127)));
+	expect_l7_web_lifted();
+}
+
+Test(policy, an_l4_rule_of_every_port_of_the_protocol_lifts_l7)
+{
+	add_l7_web();
+	ingress(policy("x", "l4", "app=a"),
+		peer_port(pod_peer("app=c"), port(EW_PROTO_TCP, 0, 0)));
+	expect_l7_web_lifted();
+}
+
+Test(policy, an_l4_rule_without_ports_lifts_l7)
+{
+	struct ew_policy_rule r = rule();
+
+	add_l7_web();
+	ingress(policy("x", "l4", "app=a"), *with_peer(&r, pod_peer("app=c")));
+	expect_l7_web_lifted();
+}
+
+Test(policy, l4_rules_for_another_peer_port_or_protocol_leave_l7)
+{
+	struct ew_policy_desired d;
+	struct ew_network_policy *l4 = policy("x", "l4", "app=a");
+	json_t *root;
+
+	add_l7_web();
+	ingress(l4, peer_port(pod_peer("app=b"), tcp(80)));
+	ingress(l4, peer_port(pod_peer("app=c"), port(EW_PROTO_TCP, 81, 1000)));
+	ingress(l4, peer_port(pod_peer("app=c"), port(EW_PROTO_UDP, 80, 0)));
+	ingress(l4, peer_port(pod_peer("app=c"), port(EW_PROTO_UDP, 0, 0)));
+	compile(&on_a, &d);
+	l7_entry(&d, A_X, C_X, EW_DIR_INGRESS, 80);
+	cr_expect_eq(port_entry(&d, A_X, B_X, EW_DIR_INGRESS, EW_PROTO_TCP, 80)->flags, 0,
+		     "x/b's own L4 entry");
+	cr_expect_eq(pod_flags(&d, A_X), EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	only_proxy_rules(&d, &root, A_X, "ingress", 80, C_X, 1);
+	json_decref(root);
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, http_rules_of_two_policies_for_one_key_are_one_entry_with_both)
+{
+	struct ew_policy_desired d;
+	const struct ew_policy_entry *e;
+	json_t *root, *rules;
+	struct ew_policy_port admin = with_http(tcp(80), "POST", "/admin", NULL, NULL);
+	bool seen_web = false, seen_admin = false;
+
+	admin = with_http(admin, "PUT", "/admin", NULL, NULL);
+	add_l7_web();
+	ingress(cilium(policy("x", "admin", "app=a")),
+		peer_port(pod_peer("app=c"), admin));
+	compile(&on_a, &d);
+	cr_assert_eq(d.policy.n, 1);
+	e = l7_entry(&d, A_X, C_X, EW_DIR_INGRESS, 80);
+	rules = only_proxy_rules(&d, &root, A_X, "ingress", 80, C_X, 3);
+	for (size_t i = 0; i < json_array_size(rules); i++) {
+		const json_t *r = json_array_get(rules, i);
+		const char *name = rule_name(&d, (uint32_t)json_number(r, "rule"));
+		const char *method = json_text(r, "method");
+
+		cr_assert(name && method, "%s", d.proxy_config);
+		if (!strcmp(name, "CiliumNetworkPolicy x/web ingress[0]")) {
+			cr_expect_str_eq(method, "GET");
+			seen_web = true;
+		} else {
+			cr_expect_str_eq(name, "CiliumNetworkPolicy x/admin ingress[0]");
+			cr_expect(!strcmp(method, "POST") || !strcmp(method, "PUT"));
+			seen_admin = true;
+		}
+		cr_expect_geq(json_number(r, "rule"), e->rule,
+			      "the entry names the smallest");
+	}
+	cr_expect(seen_web && seen_admin, "%s", d.proxy_config);
+	json_decref(root);
+	ew_policy_desired_free(&d);
+}
+
+Test(policy, a_named_port_with_http_rules_resolves_on_the_destination)
+{
+	struct ew_policy_desired d;
+	struct ew_policy_port http = with_http(named(EW_PROTO_TCP, "http"), "GET", NULL,
+					       NULL, NULL);
+	json_t *root;
+
+	ingress(cilium(policy("x", "web", "app=a")), peer_port(pod_peer("app=c"), http));
+	compile(&on_a, &d);
+	cr_assert_eq(d.policy.n, 1);
+	l7_entry(&d, A_X, C_X, EW_DIR_INGRESS, 8080); /* x/a names 8080 http */
+	cr_expect_eq(pod_flags(&d, A_X), EW_EP_INGRESS_ISOLATED | EW_EP_INGRESS_L7);
+	only_proxy_rules(&d, &root, A_X, "ingress", 8080, C_X, 1);
+	json_decref(root);
 	ew_policy_desired_free(&d);
 }
 

@@ -631,6 +631,76 @@ Test(store_policy, cilium_cidrs_ports_and_protocols)
 	cr_assert_eq(r->n_ports, 0, "no toPorts: every port");
 }
 
+/* Asserts http rule h: method, path and host (NULL: absent), and its headers. */
+static void assert_http(const struct ew_http_match *h, const char *method,
+			const char *path, const char *host, size_t n_headers, ...)
+{
+	const char *want[] = {method, path, host},
+		   *have[] = {h->method, h->path, h->host};
+	va_list ap;
+
+	for (size_t i = 0; i < 3; i++)
+		if (want[i])
+			cr_assert_str_eq(have[i], want[i]);
+		else
+			cr_assert_null(have[i], "want no field, got \"%s\"", have[i]);
+	cr_assert_eq(h->n_headers, n_headers);
+	va_start(ap, n_headers);
+	for (size_t i = 0; i < n_headers; i++)
+		cr_assert_str_eq(h->headers[i], va_arg(ap, const char *));
+	va_end(ap);
+}
+
+Test(store_policy, cilium_http_rules_are_read_into_each_port_of_their_entry)
+{
+	const struct ew_policy_rule *r;
+
+	store_write("cnp.yaml",
+		    CNP("web") "  endpointSelector: {}\n"
+			       "  ingress:\n"
+			       "    - fromEndpoints: [{matchLabels: {app: api}}]\n"
+			       "      toPorts:\n"
+			       "        - ports:\n"
+			       "            - {port: \"80\", protocol: TCP}\n"
+			       "            - {port: http-alt}\n"
+			       "          rules:\n"
+			       "            http:\n"
+			       "              - {method: GET, path: \"/public/.*\"}\n"
+			       "              - method: POST\n"
+			       "                host: \"api\\\\.example\\\\.com\"\n"
+			       "                headers: [X-Token, \"Content-Type: "
+			       "application/json\"]\n"
+			       "  egress:\n"
+			       "    - toPorts:\n"
+			       "        - ports: [{port: \"8080\", protocol: ANY}]\n"
+			       "          rules: {http: [{}]}\n"
+			       "        - ports: [{port: \"53\", protocol: UDP}]\n");
+	cr_assert_eq(store_load(), 0, "%s", diags_text());
+	r = &cnp("web")->ingress[0];
+	cr_assert_eq(r->n_ports, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct ew_policy_port *p = &r->ports[i];
+
+		cr_assert_eq(p->protocol, EW_PROTO_TCP, "HTTP: TCP, absent or not");
+		cr_assert_eq(p->n_http, 2, "each port of the entry has its rules");
+		assert_http(&p->http[0], "GET", "/public/.*", NULL, 0);
+		assert_http(&p->http[1], "POST", NULL, "api\\.example\\.com", 2,
+			    "X-Token", "Content-Type: application/json");
+	}
+	cr_assert_eq(r->ports[0].port, 80);
+	cr_assert_str_eq(r->ports[1].name, "http-alt");
+	cr_assert_neq(r->ports[0].http, r->ports[1].http, "copies, freed one by one");
+
+	r = &cnp("web")->egress[0];
+	cr_assert_eq(r->n_ports, 2);
+	cr_assert_eq(r->ports[0].protocol, EW_PROTO_TCP, "ANY with HTTP rules is TCP");
+	cr_assert_eq(r->ports[0].port, 8080);
+	cr_assert_eq(r->ports[0].n_http, 1);
+	assert_http(&r->ports[0].http[0], NULL, NULL, NULL, 0);
+	cr_assert_eq(r->ports[1].protocol, EW_PROTO_UDP);
+	cr_assert_eq(r->ports[1].n_http, 0, "another entry's rules are not this one's");
+}
+
 Test(store_policy, cilium_rules_without_peers_allow_all_with_ports_and_nothing_without)
 {
 	const struct ew_network_policy *p;
@@ -704,7 +774,50 @@ Test(store_policy, each_of_specs_is_a_policy_of_its_own)
 /* --- CiliumNetworkPolicy: what is rejected, and where ---------------------------------
  */
 
-Test(store_policy, rejects_l7_rules_naming_them)
+Test(store_policy, rejects_l7_rules_other_than_http_naming_them)
+{
+	store_write("cnp.yaml",
+		    CNP("web") "  endpointSelector: {}\n"
+			       "  ingress:\n"
+			       "    - toPorts:\n"
+			       "        - ports: [{port: \"9092\", protocol: TCP}]\n"
+			       "          rules: {kafka: [{topic: orders}]}\n"
+			       "    - toPorts:\n"
+			       "        - ports: [{port: \"80\", protocol: TCP}]\n"
+			       "          rules: {http: []}\n"
+			       "    - toPorts:\n"
+			       "        - ports: [{port: \"80\", protocol: TCP}]\n"
+			       "          rules: {}\n");
+	cr_assert_eq(store_load(), -1);
+	cr_assert_eq(fx.diags.n, 4, "%s", diags_text());
+	assert_diag("cnp.yaml", 9, 19,
+		    "spec.ingress[0].toPorts[0].rules.kafka is not a field of L7 rules",
+		    "edgewire enforces HTTP only", "expected http");
+	assert_diag("cnp.yaml", 9, 18, "spec.ingress[0].toPorts[0].rules.http is missing",
+		    "expected at least one http rule");
+	assert_diag("cnp.yaml", 12, 25, "spec.ingress[1].toPorts[0].rules.http is empty",
+		    "expected at least one http rule", "{} allows every request");
+	assert_diag("cnp.yaml", 15, 18,
+		    "spec.ingress[2].toPorts[0].rules.http is missing");
+	cr_assert_eq(model()->n_policies, 0, "never silently allowed");
+}
+
+/* Asserts that the diag at file:line:col says what was expected once. */
+static void assert_expected_once(const char *file, int line, int col)
+{
+	for (size_t i = 0; i < fx.diags.n; i++) {
+		const struct ew_diag *d = &fx.diags.items[i];
+
+		if (!strcmp(d->file ?: "", file) && d->line == line && d->col == col) {
+			cr_assert_null(strstr(strstr(d->msg, "expected") + 1, "expected"),
+				       "expected twice: %s", d->msg);
+			return;
+		}
+	}
+	cr_assert_fail("no diag at %s:%d:%d; diags:\n%s", file, line, col, diags_text());
+}
+
+Test(store_policy, rejects_http_rules_that_are_not_valid)
 {
 	store_write("cnp.yaml",
 		    CNP("web") "  endpointSelector: {}\n"
@@ -712,14 +825,83 @@ Test(store_policy, rejects_l7_rules_naming_them)
 			       "    - toPorts:\n"
 			       "        - ports: [{port: \"80\", protocol: TCP}]\n"
 			       "          rules:\n"
-			       "            http: [{method: GET}]\n");
+			       "            http:\n"
+			       "              - path: \"/a(\"\n"
+			       "              - {method: \"GET|(\", host: \"[a\"}\n"
+			       "              - {url: /x, path: /ok}\n"
+			       "              - headers: [\"\", \"X Token\", \": v\", "
+			       "\"Good: yes\"]\n"
+			       "              - GET\n"
+			       "              - headers: [A, B, C, D, E, F, G, H, I, J, "
+			       "K, L, M, N, O, P, Q]\n");
 	cr_assert_eq(store_load(), -1);
-	assert_only_diag(
-	    "cnp.yaml", 9, 11, "CiliumNetworkPolicy shop/web",
-	    "spec.ingress[0].toPorts[0].rules: L7 rules are not supported yet",
-	    "edgewire enforces L3/L4 only",
-	    "expected no rules (remove them, or wait for L7 policy support)");
-	cr_assert_eq(model()->n_policies, 0, "never silently allowed");
+	cr_assert_eq(fx.diags.n, 9, "%s", diags_text());
+	assert_diag(
+	    "cnp.yaml", 11, 23,
+	    "spec.ingress[0].toPorts[0].rules.http[0].path \"/a(\" is not a valid "
+	    "regular expression",
+	    "expected a POSIX extended regular expression, matched against the "
+	    "whole path");
+	assert_diag("cnp.yaml", 12, 26,
+		    "spec.ingress[0].toPorts[0].rules.http[1].method \"GET|(\" is not a "
+		    "valid regular expression",
+		    "against the whole method");
+	assert_diag("cnp.yaml", 12, 41,
+		    "spec.ingress[0].toPorts[0].rules.http[1].host \"[a\" is not a valid "
+		    "regular expression");
+	assert_diag("cnp.yaml", 13, 18,
+		    "spec.ingress[0].toPorts[0].rules.http[2].url is not a field of an "
+		    "http rule; expected method, path, host or headers");
+	assert_expected_once("cnp.yaml", 13, 18);
+	assert_diag("cnp.yaml", 14, 27,
+		    "spec.ingress[0].toPorts[0].rules.http[3].headers[0] \"\" is not a "
+		    "header",
+		    "expected \"Name\" or \"Name: value\"");
+	assert_diag("cnp.yaml", 14, 31, "http[3].headers[1] \"X Token\" is not a header");
+	assert_diag("cnp.yaml", 14, 42, "http[3].headers[2] \": v\" is not a header");
+	assert_diag("cnp.yaml", 15, 17, "spec.ingress[0].toPorts[0].rules.http[4]",
+		    "expected a mapping, got a string");
+	assert_diag("cnp.yaml", 16, 75,
+		    "spec.ingress[0].toPorts[0].rules.http[5].headers[16] \"Q\" is one "
+		    "header too many",
+		    "expected at most 16 headers per http rule");
+	cr_assert_eq(model()->n_policies, 0);
+}
+
+Test(store_policy, rejects_http_rules_on_ports_that_are_not_one_tcp_port)
+{
+	store_write("cnp.yaml",
+		    CNP("web") "  endpointSelector: {}\n"
+			       "  egress:\n"
+			       "    - toPorts:\n"
+			       "        - ports:\n"
+			       "            - {port: \"53\", protocol: UDP}\n"
+			       "            - {port: \"80\", protocol: SCTP}\n"
+			       "            - {port: \"8080\", endPort: 8090}\n"
+			       "            - {port: \"0\", protocol: TCP}\n"
+			       "            - {port: \"70000\", protocol: TCP}\n"
+			       "            - {port: \"80\", protocol: TCP}\n"
+			       "          rules: {http: [{method: GET}]}\n");
+	cr_assert_eq(store_load(), -1);
+	cr_assert_eq(fx.diags.n, 5, "%s", diags_text());
+	assert_diag("cnp.yaml", 9, 15,
+		    "spec.egress[0].toPorts[0].ports[0] is UDP, but HTTP rules need TCP",
+		    "expected protocol TCP with rules.http");
+	assert_diag(
+	    "cnp.yaml", 10, 15,
+	    "spec.egress[0].toPorts[0].ports[1] is SCTP, but HTTP rules need TCP");
+	assert_diag(
+	    "cnp.yaml", 11, 15,
+	    "spec.egress[0].toPorts[0].ports[2] names a port range, but HTTP rules "
+	    "apply to one port",
+	    "expected one port number or name with rules.http");
+	assert_diag("cnp.yaml", 12, 15,
+		    "spec.egress[0].toPorts[0].ports[3] names every port, but HTTP rules "
+		    "apply to one port");
+	assert_diag("cnp.yaml", 13, 22,
+		    "spec.egress[0].toPorts[0].ports[4].port \"70000\" is not valid",
+		    "from 0 to 65535");
+	cr_assert_eq(model()->n_policies, 0);
 }
 
 Test(store_policy, rejects_what_edgewire_does_not_enforce)
@@ -944,11 +1126,12 @@ Test(store_policy, a_bad_edit_keeps_the_last_good_policy)
 	store_write("np.yaml",
 		    CNP("web") "  endpointSelector: {}\n"
 			       "  ingress: [{toPorts: [{ports: [{port: \"80\"}], "
-			       "rules: {http: [{}]}}]}]\n");
+			       "rules: {kafka: [{}]}}]}]\n");
 	cr_assert_eq(store_load(), -1);
 	cr_assert_eq(model()->n_policies, 1);
-	cr_assert_eq(model()->policies[0].kind, EW_POLICY_KUBERNETES,
-		     "an L7 rule does not replace the last good version");
+	cr_assert_eq(
+	    model()->policies[0].kind, EW_POLICY_KUBERNETES,
+	    "an L7 rule edgewire rejects does not replace the last good version");
 
 	store_remove("np.yaml");
 	cr_assert_eq(store_load(), 0, "%s", diags_text());
