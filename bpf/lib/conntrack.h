@@ -41,6 +41,7 @@ static __always_inline bool ipv4_is_later_fragment(const struct iphdr *iph)
 enum tuple_kind {
 	TUPLE_PORTS,	 /* TCP, UDP or SCTP: its ports */
 	TUPLE_TCP_SYN,	 /* TUPLE_PORTS of a TCP SYN without ACK: a new connection */
+	TUPLE_TCP_CLOSE, /* TUPLE_PORTS of a TCP FIN or RST: the connection ends */
 	TUPLE_NO_PORTS,	 /* another protocol: ports 0 */
 	TUPLE_FRAGMENT,	 /* a later fragment: ports unknown, 0 */
 	TUPLE_TRUNCATED, /* TCP, UDP or SCTP without room for its ports */
@@ -62,13 +63,18 @@ struct icmp_echo {
 #define ICMP_ECHO_REPLY	  0
 #define ICMP_ECHO_REQUEST 8
 
-/* A TCP SYN without ACK, whole header: the first packet of a connection. */
-static __always_inline bool tcp_opens(const struct iphdr *iph, const struct cursor *c)
+/* What a packet's whole TCP header says of its connection: it opens (SYN
+ * without ACK), ends (FIN or RST) or goes on; TUPLE_PORTS for other
+ * protocols and for a header too short to tell. */
+static __always_inline enum tuple_kind tcp_kind(const struct iphdr *iph, const struct cursor *c)
 {
 	const struct tcphdr *tcp = c->pos;
 
-	return iph->protocol == IPPROTO_TCP && (void *)(tcp + 1) <= c->end && tcp->syn &&
-	       !tcp->ack;
+	if (iph->protocol != IPPROTO_TCP || (void *)(tcp + 1) > c->end)
+		return TUPLE_PORTS;
+	if (tcp->syn && !tcp->ack)
+		return TUPLE_TCP_SYN;
+	return tcp->fin || tcp->rst ? TUPLE_TCP_CLOSE : TUPLE_PORTS;
 }
 
 /* An echo request or reply with its identifier; TUPLE_NO_PORTS for other
@@ -111,13 +117,13 @@ static __always_inline enum tuple_kind packet_tuple(const struct iphdr *iph,
 		return TUPLE_TRUNCATED;
 	t->sport = ports[0];
 	t->dport = ports[1];
-	return tcp_opens(iph, c) ? TUPLE_TCP_SYN : TUPLE_PORTS;
+	return tcp_kind(iph, c);
 }
 
 /* Whether packet_tuple() read the packet's ports. */
 static __always_inline bool tuple_has_ports(enum tuple_kind kind)
 {
-	return kind == TUPLE_PORTS || kind == TUPLE_TCP_SYN;
+	return kind == TUPLE_PORTS || kind == TUPLE_TCP_SYN || kind == TUPLE_TCP_CLOSE;
 }
 
 /* Services translate TCP and UDP with their ports. */

@@ -83,23 +83,38 @@ policy_lookup(__u32 subject, enum ew_dir dir, const struct ew_ct_key *t, enum tu
 	return found;
 }
 
-/* A tracked connection other than TCP is over this long after its last
- * packet (Cilium's non-TCP lifetime); a TCP one needs none: its next
- * connection starts with a SYN, which is judged. */
-#define EW_CT_POLICY_IDLE_NS (60 * 1000000000ULL)
+/* How long a tracked connection lives after its last packet, Cilium's
+ * lifetimes: a minute for other protocols than TCP, six hours for an open
+ * TCP connection, ten seconds once a FIN or RST passed. A TCP connection's
+ * successor starts with a SYN, which is judged anyway. */
+#define EW_CT_POLICY_IDLE_NS	  (60 * 1000000000ULL)
+#define EW_CT_POLICY_TCP_IDLE_NS  (21600 * 1000000000ULL)
+#define EW_CT_POLICY_TCP_CLOSE_NS (10 * 1000000000ULL)
 
-/* The tracking entry of key, NULL when none; an entry whose connection is
- * over is deleted, so that the next packet, judged, can track it anew. */
-static __always_inline struct ew_ct_entry *policy_entry_live(struct ew_ct_key *key)
+static __always_inline __u64 policy_lifetime_ns(const struct ew_ct_key *key,
+						const struct ew_ct_entry *e)
+{
+	if (key->proto != IPPROTO_TCP)
+		return EW_CT_POLICY_IDLE_NS;
+	return e->flags & EW_CT_CLOSING ? EW_CT_POLICY_TCP_CLOSE_NS : EW_CT_POLICY_TCP_IDLE_NS;
+}
+
+/* The tracking entry of key, for a packet of kind, NULL when none; an entry
+ * whose connection is over is deleted, so that the next packet, judged, can
+ * track it anew. */
+static __always_inline struct ew_ct_entry *policy_entry_live(struct ew_ct_key *key,
+							     enum tuple_kind kind)
 {
 	struct ew_ct_entry *e = ct_find(key, EW_CT_POLICY);
 
 	if (!e)
 		return NULL;
-	if (key->proto != IPPROTO_TCP && bpf_ktime_get_ns() - e->seen_ns > EW_CT_POLICY_IDLE_NS) {
+	if (bpf_ktime_get_ns() - e->seen_ns > policy_lifetime_ns(key, e)) {
 		bpf_map_delete_elem(&ew_ct, key);
 		return NULL;
 	}
+	if (kind == TUPLE_TCP_CLOSE && !(e->flags & EW_CT_CLOSING))
+		e->flags |= EW_CT_CLOSING;
 	ct_refresh(e);
 	return e;
 }
@@ -125,12 +140,12 @@ static __always_inline bool policy_tracked(const struct ew_ct_key *t, enum tuple
 	*reason = EW_REASON_FORWARD;
 	if (kind == TUPLE_TCP_SYN)
 		return false;
-	if (kind != TUPLE_ECHO_REPLY && (e = policy_entry_live(&key))) {
+	if (kind != TUPLE_ECHO_REPLY && (e = policy_entry_live(&key, kind))) {
 		if (e->flags & EW_CT_PROXY)
 			*reason = EW_REASON_PROXY;
 		return true;
 	}
-	return kind != TUPLE_ECHO_REQUEST && policy_entry_live(&reverse);
+	return kind != TUPLE_ECHO_REQUEST && policy_entry_live(&reverse, kind);
 }
 
 /* What the judges of a packet on this node said of the connection it opens. */

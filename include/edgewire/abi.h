@@ -244,6 +244,7 @@ enum ew_ct_flags {
 	EW_CT_SNAT = 1 << 0,	 /* the client's source was translated */
 	EW_CT_NODEPORT = 1 << 1, /* the client is outside: replies leave by the underlay */
 	EW_CT_PROXY = 1 << 2,	 /* POLICY: the connection's packets go to the L7 proxy */
+	EW_CT_CLOSING = 1 << 3,	 /* POLICY, TCP: a FIN or RST passed: over soon */
 };
 
 struct ew_ct_key {

@@ -752,8 +752,9 @@ static void age_tracked(struct flow f, uint64_t seconds)
 }
 
 /* A UDP exchange is over a minute after its last packet: the reply of an
- * old query is judged, and the next query tracks anew. TCP is not aged. */
-Test(policy, udp_tracking_ends_after_a_minute_idle_tcp_does_not)
+ * old query is judged, and the next query tracks anew. An open TCP
+ * connection lives six hours. */
+Test(policy, udp_tracking_ends_after_a_minute_idle_tcp_after_six_hours)
 {
 	struct flow q = udp(IP_A, CPORT, IP_B, 53), c = tcp(IP_A, CPORT, IP_B, 80);
 
@@ -770,6 +771,30 @@ Test(policy, udp_tracking_ends_after_a_minute_idle_tcp_does_not)
 	expect_arrival(FROM_POD, q);
 	expect_arrival(FROM_POD, reply_of(q));
 	expect_policy_entries(2);
+	age_tracked(c, 21601);
+	expect_stopped(FROM_POD, established(reply_of(c)), DENIED);
+}
+
+/* Once a FIN or RST passed, either way, a TCP connection is over ten
+ * seconds after its last packet. */
+Test(policy, tcp_tracking_ends_ten_seconds_after_a_fin_or_rst)
+{
+	struct flow c = tcp(IP_A, CPORT, IP_B, 80), d = tcp(IP_A, CPORT + 1, IP_B, 80);
+	struct flow fin = established(reply_of(c)), rst = established(d);
+
+	fin.tcp_flags |= TH_FIN;
+	rst.tcp_flags = TH_RST;
+	endpoint(POD_A, EW_EP_INGRESS_ISOLATED);
+	expect_arrival(FROM_POD, c);
+	expect_arrival(FROM_POD, d);
+	expect_arrival(FROM_POD, fin);
+	expect_arrival(FROM_POD, rst);
+	age_tracked(c, 9);
+	age_tracked(d, 11);
+	expect_arrival(FROM_POD, established(reply_of(c)));
+	expect_stopped(FROM_POD, established(reply_of(d)), DENIED);
+	age_tracked(c, 11);
+	expect_stopped(FROM_POD, established(reply_of(c)), DENIED);
 }
 
 /* A's connection to B, A isolated for ingress only, brings its SYN-ACK back;
