@@ -422,13 +422,14 @@ static int apply_services(struct ew_datapath *dp, const struct ew_lb_desired *lb
 
 struct failed_subjects {
 	size_t n;
-	bool all; /* more than could be listed: every isolated pod */
+	bool all;   /* more than could be listed: every isolated pod */
+	bool error; /* an error no entry can be told from: every isolated pod */
 	uint32_t ids[MAX_FAILED_SUBJECTS];
 };
 
 static bool subject_failed(const struct failed_subjects *f, uint32_t identity)
 {
-	if (f->all)
+	if (f->all || f->error)
 		return true;
 	for (size_t i = 0; i < f->n; i++)
 		if (f->ids[i] == identity)
@@ -447,36 +448,48 @@ static void note_failed_subject(struct failed_subjects *f, uint32_t subject)
 }
 
 /*
- * Writes policy entries; the subjects of those that do not fit go to
- * failed, with one error for all of them. Another error cannot be tied to
- * its entry: every isolated pod fails closed then.
+ * Writes policy entries; those that do not fit go to full, their subjects to
+ * failed. Another error cannot be tied to its entry: every isolated pod
+ * fails closed then.
  */
 static void apply_policy_upserts(const struct ew_map_ref *m, const struct ew_map_state *ups,
-				 struct failed_subjects *failed, struct ew_apply_result *res)
+				 struct ew_map_state *full, struct failed_subjects *failed,
+				 struct ew_apply_result *res)
 {
-	struct ew_map_state full;
 	size_t before = res->failures;
 
-	ew_map_state_init(&full, ups->key_size, ups->value_size);
-	ew_map_upsert(m, ups, &full, res);
+	ew_map_upsert(m, ups, full, res);
 	if (res->failures != before)
-		failed->all = true;
-	for (size_t i = 0; i < full.n; i++) {
-		const struct ew_policy_key *key = ew_map_state_key(&full, i);
+		failed->error = true;
+	for (size_t i = 0; i < full->n; i++) {
+		const struct ew_policy_key *key = ew_map_state_key(full, i);
 
 		note_failed_subject(failed, key->subject);
 	}
-	if (full.n)
+}
+
+/* The entries that found the map full, once the apply's deletes made room;
+ * what still does not fit is an error, once for all of them, and failed
+ * holds its subjects alone. */
+static void retry_policy_upserts(const struct ew_map_ref *m, const struct ew_map_state *full,
+				 struct failed_subjects *failed, struct ew_apply_result *res)
+{
+	struct ew_map_state still;
+
+	ew_map_state_init(&still, full->key_size, full->value_size);
+	*failed = (struct failed_subjects){ .error = failed->error };
+	apply_policy_upserts(m, full, &still, failed, res);
+	if (still.n)
 		ew_error("datapath", "map %s is full (%u entries): %zu policy entries not "
-			 "programmed", m->name, m->max_entries, full.n);
-	res->failures += full.n;
-	ew_map_state_free(&full);
+			 "programmed", m->name, m->max_entries, still.n);
+	res->failures += still.n;
+	ew_map_state_free(&still);
 }
 
 /* Isolated pods whose policy is incomplete fail closed: EW_EP_POLICY_FAILED
- * until an apply writes all of it. */
+ * until an apply writes all of it; each such identity is logged with log. */
 static int endpoints_failing_closed(const struct ew_map_state *endpoints,
-				    const struct failed_subjects *failed,
+				    const struct failed_subjects *failed, bool log,
 				    struct ew_map_state *out)
 {
 	ew_map_state_init(out, endpoints->key_size, endpoints->value_size);
@@ -486,13 +499,31 @@ static int endpoints_failing_closed(const struct ew_map_state *endpoints,
 		if ((ep.flags & (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED)) &&
 		    subject_failed(failed, ep.identity)) {
 			ep.flags |= EW_EP_POLICY_FAILED;
-			ew_error("datapath", "policy of identity %u is incomplete: its "
-				 "pods fail closed until there is room", ep.identity);
+			if (log)
+				ew_error("datapath", "policy of identity %u is incomplete: "
+					 "its pods fail closed until there is room", ep.identity);
 		}
 		if (ew_map_state_put(out, ew_map_state_key(endpoints, i), &ep))
 			return -1;
 	}
 	return ew_map_state_seal(out);
+}
+
+/* The endpoints again, once the retried policy entries decided which pods
+ * still fail closed: those whose policy is whole now are let go. */
+static int reisolate_endpoints(const struct ew_map_ref *m, const struct ew_map_state *endpoints,
+			       const struct failed_subjects *failed, struct ew_apply_result *res)
+{
+	struct ew_map_plan plan = { 0 };
+	struct ew_map_state eps;
+	int err = endpoints_failing_closed(endpoints, failed, true, &eps) ||
+		  ew_map_plan(&plan, m, &eps);
+
+	if (!err)
+		ew_map_upsert(m, &plan.upserts, NULL, res);
+	ew_map_plan_free(&plan);
+	ew_map_state_free(&eps);
+	return err;
 }
 
 /*
@@ -520,10 +551,12 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 	struct ew_map_ref rules_map = map_ref(dp->lxc->maps.ew_policy_rules);
 	struct ew_map_ref names_map = map_ref(dp->lxc->maps.ew_endpoint_names);
 	struct failed_subjects failed = { 0 };
-	struct ew_map_state eps = { 0 };
+	struct ew_map_state eps = { 0 }, policy_full;
 	int err;
 
 	*res = (struct ew_apply_result){ 0 };
+	ew_map_state_init(&policy_full, sizeof(struct ew_policy_key),
+			  sizeof(struct ew_policy_entry));
 	err = ew_map_plan(&nodes, &nodes_map, &d->nodes) ||
 	      ew_map_plan(&routes, &routes_map, &d->routes) ||
 	      ew_map_plan(&ipcache, &ipcache_map, &d->policy.ipcache) ||
@@ -538,9 +571,10 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		ew_map_upsert(&names_map, &names.upserts, &names.retry, res);
 		ew_map_upsert(&nodes_map, &nodes.upserts, &nodes.retry, res);
 		ew_map_upsert(&routes_map, &routes.upserts, &routes.retry, res);
-		apply_policy_upserts(&policy_map, &policy.upserts, &failed, res);
+		apply_policy_upserts(&policy_map, &policy.upserts, &policy_full, &failed, res);
 		ew_map_upsert(&ipcache_map, &ipcache.upserts, &ipcache.retry, res);
-		err = endpoints_failing_closed(&d->endpoints, &failed, &eps) ||
+		/* with entries to retry, the pods are logged once that is done */
+		err = endpoints_failing_closed(&d->endpoints, &failed, !policy_full.n, &eps) ||
 		      ew_map_plan(&endpoints, &endpoints_map, &eps);
 	}
 	if (!err) {
@@ -562,7 +596,12 @@ int ew_datapath_apply(struct ew_datapath *dp, const struct ew_desired *d,
 		ew_map_upsert(&ids_map, &ids.retry, NULL, res);
 		ew_map_upsert(&rules_map, &rules.retry, NULL, res);
 		ew_map_upsert(&names_map, &names.retry, NULL, res);
+		if (policy_full.n) {
+			retry_policy_upserts(&policy_map, &policy_full, &failed, res);
+			err = reisolate_endpoints(&endpoints_map, &d->endpoints, &failed, res);
+		}
 	}
+	ew_map_state_free(&policy_full);
 	ew_map_state_free(&eps);
 	ew_map_plan_free(&nodes);
 	ew_map_plan_free(&routes);

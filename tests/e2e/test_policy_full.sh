@@ -28,18 +28,19 @@ store_put() { # FILE: stdin becomes $STORE/FILE, whole
 	cat >"$WORK/.$1.tmp" && mv "$WORK/.$1.tmp" "$STORE/$1"
 }
 
-# shop/db may receive SQL from the web pods, and TCP from 520 single
-# addresses on 510 ports each: 265,200 entries, more than ew_policy's 262,144.
-too_large_policy() {
+# db_policy NET N: shop/db may receive SQL from the web pods, and TCP from N
+# single addresses of NET.0.0/16 on 510 ports each: N x 510 entries (520:
+# 265,200, more than ew_policy's 262,144; 500: 255,000, which fit).
+db_policy() {
 	local i
 	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
-	printf 'metadata: {name: db-too-large, namespace: shop}\n'
+	printf 'metadata: {name: db-large, namespace: shop}\n'
 	printf 'spec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n'
 	printf '    - from: [{podSelector: {matchLabels: {app: web}}}]\n'
 	printf '      ports: [{port: 5432}]\n'
 	printf '    - from:\n'
-	for ((i = 0; i < 520; i++)); do
-		printf '        - ipBlock: {cidr: 172.31.%d.%d/32}\n' $((i / 250)) $((i % 250 + 1))
+	for ((i = 0; i < $2; i++)); do
+		printf '        - ipBlock: {cidr: %s.%d.%d/32}\n' "$1" $((i / 250)) $((i % 250 + 1))
 	done
 	printf '      ports:\n'
 	for ((i = 0; i < 510; i++)); do
@@ -50,12 +51,14 @@ too_large_policy() {
 logged() { agent_log "$1" | grep -q "$2"; } # NODE PATTERN
 full_logged() { agent_log node-b | grep -q "map ew_policy is full (262144 entries): [0-9]* policy entries not programmed"; }
 recovered() { agent_log node-b | tail -n 1 | grep -q " programmed .* 0 failed"; }
+programmed() { agent_log node-b | grep -c " programmed "; }
+programmed_since() { (($(programmed) > $1)) && recovered; } # COUNT
 
 lab_start "$STORE"
 check "before: web-1 reaches db:5432 across nodes" answers "$WEB" "$DB_IP" 5432
 
 echo "# a policy that does not fit"
-too_large_policy | store_put db-policy.yaml
+db_policy 172.31 520 | store_put db-policy.yaml
 check "node-b's agent names the full map" wait_for 60 full_logged
 check "and says which pods fail closed" logged node-b "policy of identity [0-9]* is incomplete: its pods fail closed until there is room"
 check "the map error is logged once per apply, not per entry" \
@@ -75,5 +78,15 @@ check_not "and its policy is enforced: client gets no answer from db:5432" answe
 check "the client's packets are counted as policy-denied" test "$(counter node-b policy-denied ingress)" -gt 0
 check "ew_policy holds just the new policy" \
 	test "$(bpfctl node-b --json maps | jq '.[] | select(.name == "ew_policy") | .entries')" -lt 10
+
+echo "# a policy that fills most of the map, replaced by another as large"
+db_policy 172.31 500 | store_put db-policy.yaml
+check "node-b programs the first" wait_for 60 recovered
+count=$(programmed) full_logs=$(agent_log node-b | grep -c 'map ew_policy is full')
+db_policy 172.30 500 | store_put db-policy.yaml
+check "and the second, with nothing failed: its entries fit once the first's are gone" \
+	wait_for 60 programmed_since "$count"
+check "no entry was left out" test "$(agent_log node-b | grep -c 'map ew_policy is full')" -eq "$full_logs"
+check "db never failed closed: web-1 reaches db:5432" answers "$WEB" "$DB_IP" 5432
 
 finish
