@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -56,7 +57,9 @@ struct conn {
 	bool client_eof;	 /* the client sends no more */
 	bool close_when_flushed; /* the last answer is queued: close once it is out */
 	bool closed;	 /* on p->closed, to be freed after this batch of events */
+	struct conn *prev, *next; /* p->conns, while open */
 	struct conn *next_closed;
+	uint64_t waiting_since_ms; /* STAGE_HEAD: when the wait for a request began */
 
 	struct buf from_client;
 	size_t req_owed;
@@ -79,6 +82,14 @@ struct conn {
 	char canned[CANNED_MAX];
 	size_t canned_len, canned_off;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
 
 static void buf_consume(struct buf *b, size_t n)
 {
@@ -109,6 +120,12 @@ static void conn_close(struct conn *c)
 		close(c->server.fd);
 	}
 	c->closed = true;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	c->next_closed = c->p->closed;
 	c->p->closed = c;
 	proxy_conn_closed(c->p);
@@ -205,6 +222,12 @@ static void upstream_gone(struct conn *c)
 }
 
 /* ---- requests ------------------------------------------------------------- */
+
+static void await_request(struct conn *c)
+{
+	c->stage = STAGE_HEAD;
+	c->waiting_since_ms = now_ms();
+}
 
 /* A request that waits for "100 Continue" before sending its body would never
  * send it after a 403, and its body could not be told from the next request. */
@@ -361,7 +384,10 @@ static bool request_body_advance(struct conn *c)
 		progress = true;
 	}
 	if (c->req_body_done && !c->req_owed) {
-		c->stage = c->forwarding ? STAGE_RESPONSE : STAGE_HEAD;
+		if (c->forwarding)
+			c->stage = STAGE_RESPONSE;
+		else
+			await_request(c);
 		c->forwarding = false;
 		progress = true;
 	}
@@ -397,7 +423,7 @@ static void response_done(struct conn *c)
 	if (!c->resp_keep_alive || c->stage != STAGE_RESPONSE)
 		c->close_when_flushed = true;
 	else
-		c->stage = STAGE_HEAD;
+		await_request(c);
 }
 
 static void response_status(struct conn *c, int status)
@@ -502,7 +528,9 @@ static void client_done(struct conn *c)
 	bool idle = c->stage == STAGE_HEAD && !c->resp_expected && !c->canned_len &&
 		    !c->resp_owed;
 
-	if (idle || c->stage == STAGE_TUNNEL || (c->stage == STAGE_BODY && !c->req_body_done))
+	bool cut_short = c->stage == STAGE_BODY && !c->req_body_done;
+
+	if (idle || cut_short || c->stage == STAGE_TUNNEL)
 		c->close_when_flushed = true;
 }
 
@@ -675,5 +703,29 @@ void conn_open(struct proxy *p, int fd)
 		return;
 	}
 	p->n_conns++;
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	await_request(c);
 	ew_debug("proxy", "%s: accepted", conn_name(c));
+}
+
+void conns_expire(struct proxy *p)
+{
+	uint64_t now = now_ms();
+
+	for (struct conn *c = p->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->stage != STAGE_HEAD || c->resp_expected || c->close_when_flushed ||
+		    now - c->waiting_since_ms < p->request_timeout_ms)
+			continue;
+		ew_debug("proxy", "%s: no request in %u ms; closing", conn_name(c),
+			 p->request_timeout_ms);
+		if (c->from_client.len && !c->canned_len && !c->resp_owed)
+			answer_and_close(c, 408, "Request Timeout", "Request timeout\n");
+		else
+			conn_close(c);
+		conn_advance(c);
+	}
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The proxy's event loop: the listener, the config file's directory
- * (inotify), SIGTERM and SIGINT (signalfd), and the connections' sockets.
+ * (inotify), SIGTERM and SIGINT (signalfd), a clock for the request timeout
+ * (timerfd) and the connections' sockets.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -116,6 +118,32 @@ static void config_ready(struct proxy *p, struct io_watch *w, uint32_t events)
 		config_reload(p);
 }
 
+/* ---- the request timeout -------------------------------------------------- */
+
+/* Connections are checked this often: they close within this much after
+ * their timeout. */
+#define EXPIRY_TICK_NS (250 * 1000000L)
+
+static void expiry_ready(struct proxy *p, struct io_watch *w, uint32_t events)
+{
+	uint64_t ticks;
+
+	if (read(w->fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		conns_expire(p);
+}
+
+static int expiry_open(struct io_watch *w)
+{
+	struct itimerspec every = {
+		.it_interval = { .tv_nsec = EXPIRY_TICK_NS },
+		.it_value = { .tv_nsec = EXPIRY_TICK_NS },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	*w = (struct io_watch){ .fd = fd, .ready = expiry_ready };
+	return w->fd < 0 || timerfd_settime(w->fd, 0, &every, NULL) ? -1 : 0;
+}
+
 /* ---- signals -------------------------------------------------------------- */
 
 static void signal_ready(struct proxy *p, struct io_watch *w, uint32_t events)
@@ -166,14 +194,15 @@ static int config_watch_open(struct config_watch *cw, const char *path)
 
 int proxy_run(struct proxy *p, int listen_fd)
 {
+	struct io_watch sig, expiry;
 	struct config_watch cw;
-	struct io_watch sig;
 
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	p->listener = (struct io_watch){ .fd = listen_fd, .ready = listener_ready };
-	if (p->epoll_fd < 0 || signals_open(&sig) ||
+	if (p->epoll_fd < 0 || signals_open(&sig) || expiry_open(&expiry) ||
 	    config_watch_open(&cw, p->config_path) || watch_add(p, &sig, EPOLLIN) ||
-	    watch_add(p, &cw.w, EPOLLIN) || watch_add(p, &p->listener, EPOLLIN)) {
+	    watch_add(p, &expiry, EPOLLIN) || watch_add(p, &cw.w, EPOLLIN) ||
+	    watch_add(p, &p->listener, EPOLLIN)) {
 		ew_error("proxy", "cannot start the event loop: %s", strerror(errno));
 		return -1;
 	}

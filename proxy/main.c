@@ -19,6 +19,7 @@
 
 #define DEFAULT_BPFFS  "/sys/fs/bpf/edgewire"
 #define DEFAULT_CONFIG "/run/edgewire/l7-policy.json"
+#define DEFAULT_REQUEST_TIMEOUT_S 60
 /* Connections the kernel holds for accept() while the loop is busy. */
 #define LISTEN_BACKLOG 1024
 
@@ -31,19 +32,23 @@ static const char usage[] =
 	"client's own address and answers the others 403. Run one per node, in\n"
 	"the node's network namespace, beside edgewire-agent.\n"
 	"\n"
-	"  --bpffs PATH        bpffs root of the agent's pins (default " DEFAULT_BPFFS
-	")\n"
-	"  --config PATH       the agent's L7 rules (default " DEFAULT_CONFIG "),\n"
-	"                      read again whenever it changes; missing or bad: every\n"
-	"                      request is denied\n"
-	"  --listen ADDR:PORT  where the datapath delivers connections\n"
-	"                      (default 127.0.0.1:15080)\n"
-	"  --log-level LEVEL   debug (every request), info, warn or error (default "
-	"info)\n";
+	"  --bpffs PATH          bpffs root of the agent's pins\n"
+	"                        (default " DEFAULT_BPFFS ")\n"
+	"  --config PATH         the agent's L7 rules, read again whenever they\n"
+	"                        change; missing or bad: every request is denied\n"
+	"                        (default " DEFAULT_CONFIG ")\n"
+	"  --listen ADDR:PORT    where the datapath delivers connections\n"
+	"                        (default 127.0.0.1:15080)\n"
+	"  --request-timeout S   a connection that waits longer for its next request\n"
+	"                        (idle, or sending a head slowly) is closed, with 408\n"
+	"                        when part of a head came (default 60)\n"
+	"  --log-level LEVEL     debug (every request), info, warn or error\n"
+	"                        (default info)\n";
 
 struct options {
 	const char *bpffs, *config;
 	struct sockaddr_in listen;
+	unsigned int request_timeout_s;
 };
 
 static int parse_listen(const char *s, struct sockaddr_in *sa)
@@ -65,12 +70,24 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
 	return 0;
 }
 
+static int parse_seconds(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || !*s || v < 1 || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "bpffs", required_argument, NULL, 'b' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "request-timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -80,6 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){
 		.bpffs = DEFAULT_BPFFS,
 		.config = DEFAULT_CONFIG,
+		.request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S,
 		.listen = { .sin_family = AF_INET, .sin_port = htons(EW_PROXY_PORT),
 			    .sin_addr.s_addr = htonl(EW_PROXY_ADDR) },
 	};
@@ -93,6 +111,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 					"edgewire-proxy: --listen %s is not ADDR:PORT; "
 					"expected an IPv4 address and a port from 1 to "
 					"65535, such as 127.0.0.1:15080\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			if (parse_seconds(optarg, &o->request_timeout_s)) {
+				fprintf(stderr,
+					"edgewire-proxy: --request-timeout %s is not a "
+					"number of seconds; expected 1 to 86400\n",
 					optarg);
 				return -1;
 			}
@@ -175,6 +202,7 @@ int main(int argc, char **argv)
 	snprintf(maps_dir, sizeof(maps_dir), "%s/maps", o.bpffs);
 	report_open(&p.report, stats_fd, maps_dir);
 	p.config_path = o.config;
+	p.request_timeout_ms = o.request_timeout_s * 1000;
 	ew_info("proxy", "listening on %s:%u, pins in %s, rules in %s",
 		inet_ntoa(o.listen.sin_addr), ntohs(o.listen.sin_port), maps_dir,
 		o.config);

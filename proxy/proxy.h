@@ -29,11 +29,15 @@ struct io_watch {
 struct proxy {
 	int epoll_fd;
 	const char *config_path;
+	/* A connection that waits longer than this for its next request head
+	 * (keep-alive idle, or a head trickling in) is closed. */
+	unsigned int request_timeout_ms;
 	struct l7_config config;
 	struct l7_maps maps;
 	struct report report;
 	struct io_watch listener;
 	size_t n_conns;
+	struct conn *conns;  /* open */
 	struct conn *closed; /* closed in this batch of events, freed after it */
 	bool stopping;
 };
@@ -52,5 +56,9 @@ void proxy_conn_closed(struct proxy *p);
 
 /* Frees the connections closed since the last call. */
 void conns_free_closed(struct proxy *p);
+
+/* Closes the connections that waited too long for a request (408 when part
+ * of one came). */
+void conns_expire(struct proxy *p);
 
 #endif /* EW_PROXY_PROXY_H */

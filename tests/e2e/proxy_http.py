@@ -3,6 +3,9 @@
 
   proxy_http.py serve ADDR PORT     HTTP/1.1 keep-alive server: every request
                                     is answered 200 with body "METHOD PATH\\n"
+                                    (and the request body's length, when it has
+                                    one); /public/big gets BIG bytes instead,
+                                    /public/close "Connection: close"
   proxy_http.py SCENARIO SERVER_IP [ARGS]   a client scenario on port 80;
                                     exits 0 when it saw what it expects,
                                     else prints what it saw and exits 1
@@ -17,6 +20,7 @@ import time
 
 PORT = 80
 DENIED = (403, b"Access denied\n")
+BIG = 1 << 20  # many times the proxy's buffers
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -24,11 +28,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def answer(self):
         n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
-        body = f"{self.command} {self.path}\n".encode()
+        got = len(self.rfile.read(n)) if n else 0
+        body = f"{self.command} {self.path}{f' {got}' if got else ''}\n".encode()
+        if self.path == "/public/big":
+            body = b"x" * BIG
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        if self.path == "/public/close":
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -122,8 +130,55 @@ def pipelined(server):
     c.s.shutdown(socket.SHUT_WR)
     expect(c, ok("GET", "/public/1"))
     expect(c, DENIED)
-    expect(c, ok("POST", "/public/3"))
+    expect(c, (200, b"POST /public/3 3\n"))
     assert c.closed(), "the connection stayed open"
+
+
+def big(server):
+    """Bodies far larger than the proxy's buffers, both ways, and a denied
+    one dropped: the connection goes on after each."""
+    c = Conn(server)
+    c.send(request("POST", "/public/upload", b"u" * BIG))
+    expect(c, (200, b"POST /public/upload %d\n" % BIG))
+    c.send(request("GET", "/public/big"))
+    expect(c, (200, b"x" * BIG))
+    c.send(request("POST", "/admin", b"a" * BIG))
+    expect(c, DENIED)
+    c.send(request("GET", "/public/after"))
+    expect(c, ok("GET", "/public/after"))
+
+
+def server_closes(server):
+    """The server closes after its answer: so does the proxy, after it."""
+    c = Conn(server)
+    c.send(request("GET", "/public/close"))
+    expect(c, ok("GET", "/public/close"))
+    assert c.closed(), "the connection stayed open"
+
+
+def too_large(server):
+    c = Conn(server)
+    c.send(b"GET /public HTTP/1.1\r\nHost: web\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n")
+    _, _, headers = expect(c, (431, b"Request header fields too large\n"))
+    assert c.closed(), "the connection stayed open"
+
+
+def slow(server):
+    """Half a head, then nothing: 408 at the request timeout, closed."""
+    c = Conn(server)
+    c.send(b"GET /public HTTP/1.1\r\n")
+    expect(c, (408, b"Request timeout\n"))
+    assert c.closed(), "the connection stayed open"
+
+
+def idle(server):
+    """A keep-alive connection left idle is closed at the request timeout."""
+    c = Conn(server)
+    c.send(request("GET", "/public"))
+    expect(c, ok("GET", "/public"))
+    start = time.time()
+    assert c.closed(), "the connection stayed open"
+    assert time.time() - start > 1, "closed before the timeout"
 
 
 def split(server):

@@ -79,7 +79,7 @@ ADMIN='{"rule":8,"method":"POST","path":"/admin"}'
 
 start_proxy() {
 	ip netns exec "$NODE" "$BUILD/edgewire-proxy" --bpffs "$BPFFS" --config "$CONFIG" \
-		--log-level debug >>"$PROXY_LOG" 2>&1 &
+		--request-timeout 2 --log-level debug >>"$PROXY_LOG" 2>&1 &
 	PROXY_PID=$!
 	BG_PIDS+=("$PROXY_PID")
 	wait_for 5 grep -q "L7 policy entries" "$PROXY_LOG"
@@ -126,12 +126,19 @@ check "ip rule and local route installed" one_rule_and_route
 check "keep-alive: allowed, denied (403), allowed on one connection" client keepalive $SERVER_IP
 check "pipelined requests, then a half-close: all answered in order, then closed" client pipelined $SERVER_IP
 check "a request head split across sends" client split $SERVER_IP
+check "bodies of 1 MiB both ways, and a denied one dropped, on one connection" \
+	client big $SERVER_IP
+check "the server closes after its answer: the client is closed after it" \
+	client server_closes $SERVER_IP
+check "a head too large: 431, closed" client too_large $SERVER_IP
+check "half a head, then nothing: 408 at the request timeout, closed" client slow $SERVER_IP
+check "an idle keep-alive connection closed at the request timeout" client idle $SERVER_IP
 check "a malformed request: 400, closed" client malformed $SERVER_IP
 check "bytes that are no HTTP: 400, closed" client not_http $SERVER_IP
 check "a denied request with Connection: close: 403, closed" client closing $SERVER_IP
-check "ew_http_stats: forwarded" stat_is 7 forward 5
-check "ew_http_stats: denied" stat_is 0 policy-denied 3
-check "ew_http_stats: malformed" stat_is 0 malformed 2
+check "ew_http_stats: forwarded" stat_is 7 forward 10
+check "ew_http_stats: denied" stat_is 0 policy-denied 4
+check "ew_http_stats: malformed" stat_is 0 malformed 3
 
 config_json "$PUBLIC" "$ADMIN" >"$CONFIG_DIR/.new"
 check "config replaced live, under an open connection" \
