@@ -288,10 +288,11 @@ static void request_judge(struct conn *c, const struct ew_http_head *req)
 	conn_select(c, &sel);
 	v = l7_judge(&sel, req);
 	reason = v.allowed ? EW_REASON_FORWARD : EW_REASON_DROP_POLICY_DENIED;
-	ew_debug("proxy", "%s: %.*s %.*s: %s (%s, rule %u)", conn_name(c),
-		 (int)req->method.len, req->method.p, (int)req->target.len, req->target.p,
-		 v.allowed ? "allowed" : "denied",
-		 l7_dir_name(v.dir), v.rule);
+	/* every denial is logged; allowed requests at debug level */
+	ew_log(v.allowed ? EW_LOG_DEBUG : EW_LOG_INFO, "proxy",
+	       "%s: %.*s %.*s: %s (%s, rule %u)", conn_name(c), (int)req->method.len,
+	       req->method.p, (int)req->target.len, req->target.p,
+	       v.allowed ? "allowed" : "denied", l7_dir_name(v.dir), v.rule);
 	report_count(&c->p->report, v.rule, reason, v.dir);
 	report_event_init(&c->event, &c->client_addr, &c->server_addr, req, reason, v.dir,
 			  v.rule);
@@ -314,7 +315,7 @@ static void request_malformed(struct conn *c, enum ew_http_status st)
 
 	conn_select(c, &sel);
 	dir = l7_selection_dir(&sel);
-	ew_debug("proxy", "%s: malformed request%s", conn_name(c),
+	ew_info("proxy", "%s: malformed request%s", conn_name(c),
 		 st == EW_HTTP_TOO_LARGE ? " (head too large)" : "");
 	report_count(&c->p->report, 0, EW_REASON_DROP_MALFORMED, dir);
 	report_event_init(&event, &c->client_addr, &c->server_addr, NULL,
@@ -350,7 +351,7 @@ static bool request_head_advance(struct conn *c)
 /* Bad chunk syntax: 400 unless the server's answer has begun. */
 static void request_body_malformed(struct conn *c)
 {
-	ew_debug("proxy", "%s: malformed request body", conn_name(c));
+	ew_info("proxy", "%s: malformed request body", conn_name(c));
 	if (c->resp_head_done || c->resp_owed) {
 		conn_close(c);
 		return;
