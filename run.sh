@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two entry points README.md starts with:
 #   ./run.sh demo   install, build, bring the lab up on examples/store, show traffic,
-#                   add a network policy live and take it out again
+#                   add a network policy and an L7 (HTTP) policy live and take
+#                   them out again
 #   ./run.sh test   install, build, run every test
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,7 +21,8 @@ demo)
 	store=/run/edgewire-lab/${EW_LAB:-ew}/_store
 	rm -rf "$store" && mkdir -p "$store" && cp examples/store/*.yaml "$store/"
 	tools/lab/lab up "$store" --external ext=192.168.77.100
-	tools/lab/demo-report --policy examples/policies/db-from-web.yaml
+	tools/lab/demo-report --policy examples/policies/db-from-web.yaml \
+		--l7 examples/policies/web-get-public.yaml default/client shop/web-2:8080
 	;;
 test)
 	build
