@@ -185,16 +185,12 @@ int to_container(struct __sk_buff *skb)
 	struct policy_open open = {};
 	struct ew_endpoint *ep;
 	enum tuple_kind kind;
-	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct ew_ct_key t;
 	struct cursor c;
 	int reason;
 
-	pull_headers(skb);
-	c = cursor_init(skb);
-	eth = parse_ethhdr(&c);
-	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!ipv4_frame(skb, &c))
 		return TC_ACT_OK;
 	iph = parse_iphdr(&c);
 	if (!iph)

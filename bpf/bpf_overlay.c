@@ -219,16 +219,12 @@ int from_host(struct __sk_buff *skb)
 {
 	struct ew_config *cfg = config_get();
 	struct ew_route *route;
-	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct cursor c;
 
 	if (!cfg)
 		return TC_ACT_OK;
-	pull_headers(skb);
-	c = cursor_init(skb);
-	eth = parse_ethhdr(&c);
-	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!ipv4_frame(skb, &c))
 		return TC_ACT_OK;
 	iph = parse_iphdr(&c);
 	if (!iph)

@@ -64,4 +64,17 @@ static __always_inline struct iphdr *parse_iphdr(struct cursor *c)
 	return cursor_pull(c, iph->ihl * 4);
 }
 
+/* The headers pulled, c at the start of skb's frame: past its Ethernet
+ * header when that is IPv4's (returned), NULL for a frame of another
+ * protocol or too short for one. */
+static __always_inline struct ethhdr *ipv4_frame(struct __sk_buff *skb, struct cursor *c)
+{
+	struct ethhdr *eth;
+
+	pull_headers(skb);
+	*c = cursor_init(skb);
+	eth = parse_ethhdr(c);
+	return eth && eth->h_proto == bpf_htons(ETH_P_IP) ? eth : NULL;
+}
+
 #endif /* EW_BPF_PARSE_H */
