@@ -11,7 +11,7 @@ NETNS_DIR=/var/run/netns
 # The sections of a run, in the order of the issue (#8) and of docs/benchmarks.md. A
 # section NAME lives in bench/sections/NAME.sh and defines bench_NAME (measure; one JSON
 # object on stdout) and report_NAME RESULTS (markdown on stdout).
-SECTIONS=(same_node cross_node services policy per_packet control_plane verifier)
+SECTIONS=(same_node cross_node services policy per_packet control_plane verifier l7)
 
 # Everything a run creates is named after it: netns "ewbench<pid>-...", lab "ewbench<pid>".
 RUN_ID=ewbench$$
