@@ -8,7 +8,8 @@
 # connection or UDP datagram. allow: it connects and the server's name comes
 # back; deny: no answer within PROBE_TIMEOUT. Also: live changes, established
 # connections across a change, broken files keeping their last good version,
-# a Cilium L7 rule rejected, and a pod spoofing another pod's address.
+# a Cilium Kafka rule (an L7 rule edgewire does not enforce) rejected, and a
+# pod spoofing another pod's address.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -666,23 +667,23 @@ for bad in operator cidr endport; do
 done
 policies "broken file removed" np-broken.yaml </dev/null
 
-l7() { # with-http|without: a CiliumNetworkPolicy on srv-b, with an L7 rule or not
+l7() { # with-kafka|without: a CiliumNetworkPolicy on srv-b, with a Kafka rule or not
 	local from='{matchLabels: {pod: cli-a}}' rules=
-	[[ $1 == with-http ]] && from='{}' rules=', rules: {http: [{method: GET}]}'
+	[[ $1 == with-kafka ]] && from='{}' rules=', rules: {kafka: [{topic: orders}]}'
 	cnp l7 "$(pod_sel srv-b)" <<<"ingress: [{fromEndpoints: [$from], toPorts: [{ports: [{port: \"80\", protocol: TCP}]$rules}]}]"
 }
-l7 without | policies "Cilium L3/L4 policy, before an L7 rule is added" cnp-l7.yaml
+l7 without | policies "Cilium L3/L4 policy, before a Kafka rule is added" cnp-l7.yaml
 want allow default/cli-a default/srv-b tcp/80
 want deny default/oth-a default/srv-b tcp/80
 table cilium-l4
-l7 with-http | store_put cnp-l7.yaml
-msg="$(where cnp-l7.yaml rules): CiliumNetworkPolicy default/l7: spec.ingress[0].toPorts[0].rules: L7 rules are not supported yet"
+l7 with-kafka | store_put cnp-l7.yaml
+msg="$(where cnp-l7.yaml kafka): CiliumNetworkPolicy default/l7: spec.ingress[0].toPorts[0].rules.kafka is not a field of L7 rules (edgewire enforces HTTP only); expected http"
 for node in node-a node-b; do
 	check "$node logs '$msg'" wait_for 5 logged $node "$msg"
 done
 want allow default/cli-a default/srv-b tcp/80
 want deny default/oth-a default/srv-b tcp/80
-table "cilium-l7 rejected: the L3/L4 version stays"
+table "cilium-kafka rejected: the L3/L4 version stays"
 policies "L7 file removed" cnp-l7.yaml </dev/null
 
 echo "# spoofing: cli-a sends with oth-a's address"
