@@ -41,7 +41,7 @@ plot_render() { # PNG GNUPLOT_SCRIPT: 0 when the PNG was drawn
 set terminal pngcairo size 1100,460 font "sans,10"
 set output '$1'
 set grid ytics
-set key below horizontal
+set key tmargin center horizontal
 set termoption noenhanced
 set yrange [0:*]
 set offsets 0.3, 0.3, 0, 0
@@ -82,7 +82,7 @@ plot_per_packet() { # RESULTS
 		plot_data "$results" "$WORK/plot-pkt-$by.dat" \
 			".sections.per_packet as \$p | \$p.$flows as \$f | select(\$f.established.$by != null)
 			 | range(\$f.established.$by | length) as \$i
-			 | {label: (\$f.established.$by[\$i] | commas),
+			 | {label: (\$f.established.${by}[\$i] | commas),
 			    cells: [\$p.cases[\$f.established.cases[\$i]].kernel_ns, \$p.cases[\$f.new.cases[\$i]].kernel_ns,
 				    \$p.cases.pod_forward.kernel_ns, \$p.cases.trivial.kernel_ns]}"
 		[[ -s $WORK/plot-pkt-$by.dat ]] || return 1

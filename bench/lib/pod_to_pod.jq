@@ -80,7 +80,7 @@ def p2p_table($s; $baselines):
 # What the tests ran, the retransmits and failures, for the text under the table.
 def p2p_how($s; $setups):
 	"iperf3 runs `-t \($s.params.tcp_seconds)`; connections are counted for \($s.params.conn_seconds) s with \($s.params.conn_threads) client threads (`build/bench/ew-bench-connrate`: connect, one byte each way, the server closes)"
-	+ (if $s.params.wrk == null then "" else "; HTTP is `\($s.params.wrk)` (\($s.params.wrk_version | split(" ")[0:2] | join(" "))) against \($s.params.http_server) in the server pod, serving a static file of \($s.params.http_file_bytes) bytes; latency is wrk's, per request over kept-alive connections" end)
+	+ (if $s.params.wrk == null then "" else "; HTTP is `\($s.params.wrk)` (\($s.params.wrk_version | split(" ")[0:2] | join(" "))) against \($s.params.http_server | sub("^nginx version: "; "")) in the server pod, serving a static file of \($s.params.http_file_bytes) bytes; latency is wrk's, per request over kept-alive connections" end)
 	+ ". Retransmits (median, -P 1 / -P 4): " +
 	($setups | map("\(.) \($s.summary[.].tcp_p1.retransmits.median | sig) / \($s.summary[.].tcp_p4.retransmits.median | sig)") | join(", ")) +
 	"; failed connections (median): " +

@@ -219,6 +219,19 @@ report_control_plane() { # RESULTS_JSON
 		(($svc.maps // $s.map_memory.maps) | map(select(.memlock != null and .memlock >= 65536)) | sort_by(-.memlock)
 		 | map("\(.name) \(.memlock | mib) MiB" + (if .inner != null then " + \(.inner.memlock | mib) MiB in \(.inner.maps | commas) inner arrays" else "" end)) | join(", ")) + "; the rest under 64 KiB each.",
 	"",
+	# Where it goes: the Maglev tables grow with the services; the two LRU maps are
+	# preallocated (the kernel allows no other kind), their size whatever they hold.
+	(($svc.maps // $s.map_memory.maps) as $m | ($svc.bytes // $s.map_memory.bytes) as $all
+	 | ([$s.targets[] | select(.what | test("map memory")) | .limit] | first // 64) as $limit
+	 | ([$m[] | select(.name == "ew_lb_maglev")] | first) as $mg
+	 | ([$m[] | select(.name == "ew_ct" or .name == "ew_lb_affinity") | .memlock] | add // 0) as $lru
+	 | ([$m[] | select(.name == "ew_lb_affinity") | .entries] | first // 0) as $aff
+	 | (if $mg == null then 0 else $mg.memlock + ($mg.inner.memlock // 0) end) as $maglev
+	 | (if ($mg.inner.maps // 0) > 0 then "\($mg.inner.memlock / $mg.inner.maps / 1024 | sig) KiB per table, " else "" end) as $per
+	 | ($all / 1048576 - $limit) as $over
+	 | "Where it goes: the Maglev tables \($maglev | mib) MiB (\($per)the outer map included); the two preallocated LRU maps `ew_ct` and `ew_lb_affinity` \($lru | mib) MiB whatever they hold (`ew_lb_affinity` held \($aff | commas) entries); all other maps \(($all - $maglev - $lru) | mib) MiB. "
+	   + (if $over > 0 then "\($over * 100 | round / 100) MiB over the target of \($limit) MiB; the notes below say what would bring it under." else "Within the target of \($limit) MiB." end)),
+	"",
 	(if $s.policy != null then $s.policy as $p
 	| def ms: "\(.p50 | sig) / \(.p99 | sig) ms (\(.summary.min | sig)–\(.summary.max | sig))";
 	  def bucket(name; le): $p.metrics["\(name)_bucket{le=\"\(le)\"}"] as $b | $p.metrics["\(name)_count"] as $n
