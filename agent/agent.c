@@ -29,6 +29,7 @@ int ew_agent_init(struct ew_agent *a, const struct ew_agent_config *cfg)
 		.vxlan_port = cfg->vxlan_port,
 		.maglev_size = cfg->maglev_size ?: EW_MAGLEV_SIZE_DEFAULT,
 		.proxy_config = cfg->proxy_config,
+		.nodeport_ifindex = -1,
 	};
 	a->store = ew_store_new(cfg->store_dir);
 	if (!a->store)
@@ -204,6 +205,26 @@ static void sync_host_routes(struct ew_agent *a, const struct ew_map_state *rout
 		a->host_routes_digest = digest;
 }
 
+static bool has_nodeport(const struct ew_lb_desired *lb)
+{
+	for (size_t i = 0; i < lb->n_frontends; i++)
+		if (lb->frontends[i].value.flags & EW_LB_NODEPORT)
+			return true;
+	return false;
+}
+
+/* The NodePort program is on the underlay while some NodePort is; its
+ * frontends are written before it comes and removed before it goes. */
+static void sync_nodeport(struct ew_agent *a, const struct ew_lb_desired *lb)
+{
+	int want = a->underlay.ifindex && has_nodeport(lb) ? a->underlay.ifindex : 0;
+
+	if (want == a->nodeport_ifindex)
+		return;
+	if (a->underlay.ifindex && !ew_datapath_nodeport(a->dp, &a->underlay, want))
+		a->nodeport_ifindex = want;
+}
+
 static double ms_since(const struct timespec *start)
 {
 	struct timespec now;
@@ -234,6 +255,7 @@ int ew_agent_reconcile(struct ew_agent *a)
 		write_proxy_config(a, d.policy.proxy_config);
 		err = ew_datapath_apply(a->dp, &d, node_config(a, ip), &res);
 		sync_host_routes(a, &d.routes);
+		sync_nodeport(a, &d.lb);
 	}
 	ms = ms_since(&start);
 	if (!err || res.upserts || res.deletes)

@@ -36,6 +36,8 @@ struct ew_agent {
 	const char *proxy_config; /* where edgewire-proxy reads its HTTP rules */
 	char *proxy_config_written; /* what was last written there */
 	uint64_t host_routes_digest; /* of the host routes last written */
+	int nodeport_ifindex; /* where the NodePort program is attached; 0: nowhere,
+			       * -1: not known yet (an earlier agent's may be) */
 	bool ready;	     /* programmed from the store at least once */
 	char apply_error[96]; /* why the last apply failed; "" when it did not */
 	struct ew_agent_stats stats; /* for /metrics */

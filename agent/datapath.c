@@ -283,19 +283,27 @@ int ew_datapath_attach(struct ew_datapath *dp, const char *ifname, int ifindex)
 	       attach_program(dp, dp->lxc->progs.to_container, ifname, ifindex, true);
 }
 
-/* NodePorts are balanced in XDP; without it they answer pods only. */
-static void attach_nodeport(struct ew_datapath *dp, const struct ew_underlay *u)
+static void unpin_link(struct ew_datapath *dp, const char *pin);
+
+int ew_datapath_nodeport(struct ew_datapath *dp, const struct ew_underlay *u, bool on)
 {
 	char pin[IF_NAMESIZE + 8];
 	int err;
 
 	snprintf(pin, sizeof(pin), "xdp:%s", u->ifname);
+	if (!on) {
+		unpin_link(dp, pin);
+		return 0;
+	}
 	err = attach_link(dp, pin, u->ifindex, bpf_program__fd(dp->xdp->progs.from_netdev),
 			  BPF_XDP);
 	if (err)
 		ew_warn("datapath", "cannot attach the NodePort program to %s with "
 			"XDP: %s; NodePorts are not reachable from outside the "
 			"cluster", u->ifname, strerror(-err));
+	else
+		ew_info("datapath", "NodePort program attached to %s (XDP)", u->ifname);
+	return err;
 }
 
 int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u)
@@ -307,7 +315,6 @@ int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay
 
 	if (err)
 		return err;
-	attach_nodeport(dp, u);
 	ew_info("datapath", "overlay on %s (ifindex %d, mtu %d)", u->ifname,
 		u->ifindex, u->mtu);
 	return 0;

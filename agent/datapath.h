@@ -56,6 +56,11 @@ int ew_datapath_find_underlay(uint32_t ip, struct ew_underlay *u);
 /* Attaches the overlay program to TC ingress of the underlay. */
 int ew_datapath_attach_underlay(struct ew_datapath *dp, const struct ew_underlay *u);
 
+/* NodePorts are balanced in XDP on the underlay, attached only while there
+ * are some (on): XDP on a veth turns off its peer's GSO, so every overlay
+ * packet would cross it segmented. Without it NodePorts answer pods only. */
+int ew_datapath_nodeport(struct ew_datapath *dp, const struct ew_underlay *u, bool on);
+
 /* Fills in ifindex and node_mac of every attachment from the interfaces
  * present now. */
 void ew_datapath_resolve(struct ew_attachments *a);

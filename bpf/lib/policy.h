@@ -37,7 +37,7 @@ EW_MAP_FLAGS(ew_policy_rules, BPF_MAP_TYPE_HASH, struct ew_policy_rule_key,
 	     struct ew_policy_rule_name, EW_MAX_POLICY_RULES, BPF_F_NO_PREALLOC);
 /* Written by edgewire-proxy alone; declared here to be pinned. */
 EW_MAP_FLAGS(ew_http_stats, BPF_MAP_TYPE_HASH, struct ew_http_stats_key,
-	     struct ew_http_stats, EW_MAX_POLICY_RULES, BPF_F_NO_PREALLOC);
+	     struct ew_http_stats, EW_MAX_HTTP_STATS, BPF_F_NO_PREALLOC);
 EW_MAP(ew_verdicts, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, EW_VERDICTS_SIZE);
 
 #define EW_EP_ISOLATED (EW_EP_INGRESS_ISOLATED | EW_EP_EGRESS_ISOLATED)

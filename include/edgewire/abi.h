@@ -48,12 +48,13 @@
 #define EW_MAX_FRONTENDS 65536
 #define EW_MAX_BACKENDS	 65536
 #define EW_MAX_TABLES	 16384
-#define EW_MAX_AFFINITY	 65536
+#define EW_MAX_AFFINITY	 16384 /* clients of ClientIP-affinity services, LRU */
 #define EW_CT_SIZE	 65536
 #define EW_MAX_IPCACHE	 65536
 #define EW_MAX_POLICY	 262144
 #define EW_MAX_IDENTITIES 65536 /* each is some ew_ipcache entry's */
 #define EW_MAX_POLICY_RULES 65536
+#define EW_MAX_HTTP_STATS 4096 /* (rule, verdict, direction) of L7 rules */
 
 /* Maglev lookup tables: a prime number of slots, each naming a backend.
  * Every backend owns M/N slots within one, so M/N >= 100 keeps shares within

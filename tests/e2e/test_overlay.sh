@@ -384,4 +384,20 @@ check "cli-b reaches web-a again" wait_for 5 ping1 default/cli-b $WEB_A
 check "HTTP cli-a -> web-b:8080 answers default/web-b" \
 	says default/web-b tcp_ask default/cli-a $WEB_B 8080 "$HTTP_GET"
 
+echo "# the NodePort program is on the underlay only while there is a NodePort"
+xdp_on() { ip -n "$EW_LAB-node-$1" -d link show eth0 | grep -q 'prog/xdp'; } # NODE
+xdp_off() { ! xdp_on "$1"; }
+xdp_on_both() { xdp_on node-a && xdp_on node-b; }
+check "no NodePort: node-a's eth0 has no XDP program (its veth peer keeps GSO)" xdp_off node-a
+store_put nodeport.yaml <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: web-np, namespace: default}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080, nodePort: 30099}]}
+EOF
+check "a NodePort Service attaches it on both nodes" wait_for 5 xdp_on_both
+rm "$STORE/nodeport.yaml"
+check "and its removal detaches it" wait_for 5 xdp_off node-a
+check "pods still reach each other across nodes" wait_for 5 ping1 default/cli-a $WEB_B
+
 finish
