@@ -31,6 +31,12 @@
  *   pol_new_N         the same, each run a new flow (as svc_new_N): no
  *                     tracked entry, so the receiver's ingress policy is
  *                     looked up (ipcache, then ew_policy) and the flow tracked
+ *   encap             from_container, pod to a pod on another node: the
+ *                     segment leaves in VXLAN to that node (bpf_redirect_neigh
+ *                     to the underlay), 50 bytes longer
+ *   decap             from_underlay (bpf_overlay.c), the same segment in
+ *                     VXLAN from a known node to a pod of this one: the inner
+ *                     frame is redirected to the pod, 50 bytes shorter
  *
  * with N services present (--services), each a ClusterIP frontend with a
  * Maglev table of EW_MAGLEV_SIZE_DEFAULT slots over 3 backends, written
@@ -48,7 +54,9 @@
  *
  * Rounds alternate between the cases, so a noisy moment on this shared
  * machine falls on all of them. Checked: the first run of each case byte for
- * byte; every verdict; each node's forward counter grew by exactly its runs;
+ * byte; every verdict and every run's output length (the kernel reports it
+ * without copying the packet back); each node's forward (or, for encap,
+ * encap) counter grew by exactly its runs;
  * the established flow's entry was never created again (its created_ns is
  * that of the first run); each new-flow round's last flow was created in
  * that round.
@@ -80,7 +88,7 @@
 #define MAX_ROUNDS	   100
 #define DEFAULT_RULES	   "10,10000"
 #define MAX_SCALES	   4
-#define MAX_CASES	   (2 + 4 * MAX_SCALES)
+#define MAX_CASES	   (4 + 4 * MAX_SCALES)
 #define MAX_SERVICES	   (EW_MAX_TABLES - 1)
 #define MAX_RULES	   (EW_MAX_POLICY / 2)
 #define IF_HERE		   1 /* skb->ifindex of every run: the client's host veth (lo) */
@@ -93,6 +101,20 @@ static const uint8_t MAC_B[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x14 };
 static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 #define IP_A ip4(10, 0, 1, 10)
 #define IP_B ip4(10, 0, 1, 20)
+
+/* The overlay (as tests/bpf/test_overlay.c): this node 192.168.0.1 with pods
+ * 10.0.1.0/24, node 2 192.168.0.2 with pods 10.0.2.0/24 and pod C; U are
+ * underlay MACs, V VTEP MACs. The underlay is ifindex IF_HERE (lo), so
+ * bpf_redirect_neigh() returns TC_ACT_REDIRECT under BPF_PROG_TEST_RUN. */
+static const uint8_t U1[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x01 };
+static const uint8_t U2[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x02 };
+static const uint8_t V1[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t V2[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x02 };
+#define NODE1	     ip4(192, 168, 0, 1)
+#define NODE2	     ip4(192, 168, 0, 2)
+#define IP_C	     ip4(10, 0, 2, 5)
+#define VXLAN_SPORT  50000 /* outer source port of the VXLAN node 2 sends */
+#define OUTER_UDP    (ETH_HLEN + 20)
 
 /* A full-size TCP segment, as bulk traffic between pods carries. */
 #define PAYLOAD_LEN 1448
@@ -128,7 +150,7 @@ static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 #define RULE_ALLOW	 1 /* ew_policy_entry.rule of the allowing entry */
 
 enum flow { FLOW_NONE, FLOW_ESTABLISHED, FLOW_NEW };
-enum subject { SUBJECT_NONE, SUBJECT_SERVICE, SUBJECT_POLICY };
+enum subject { SUBJECT_NONE, SUBJECT_SERVICE, SUBJECT_POLICY, SUBJECT_OVERLAY };
 
 struct bench_case {
 	const char *name;
@@ -136,8 +158,10 @@ struct bench_case {
 	int prog_fd;
 	struct bh *h;	    /* the node the case runs on; NULL: the trivial program */
 	struct pkt in;	    /* what the next run gets */
-	struct pkt want;    /* the packet after the first run */
+	struct pkt want;    /* the packet after the first run; its length, every run's */
 	int verdict;	    /* every run must return this */
+	uint32_t reason;    /* the counter every run must move, and its direction */
+	uint32_t dir;
 	enum flow flow;
 	enum subject subject; /* what the flow goes through */
 	long scale;	    /* services or other rules present on its node */
@@ -158,7 +182,9 @@ static void usage(FILE *out)
 		"pod on this node; pod to a ClusterIP service (established flow and new\n"
 		"flow) with each number of services in LIST present; pod to a pod that\n"
 		"policy isolates, with each number of other rules present (established\n"
-		"and new flow); and of a trivial TC program. Each case runs N times per\n"
+		"and new flow); pod to a pod on another node (VXLAN encap); of\n"
+		"from_underlay (bpf/bpf_overlay.c) on that segment in VXLAN to a pod of\n"
+		"this node (decap); and of a trivial TC program. Each case runs N times per\n"
 		"round with BPF_PROG_TEST_RUN repeat=1, R rounds, the cases alternating.\n"
 		"Prints JSON on stdout. Needs root (or CAP_BPF and CAP_NET_ADMIN).\n"
 		"\n"
@@ -171,7 +197,7 @@ static void usage(FILE *out)
 		"                   (default %s; empty: no policy cases)\n"
 		"  --only CASE      time the trivial program and this case only (trivial,\n"
 		"                   pod_forward, svc_est_N, svc_new_N, pol_est_N,\n"
-		"                   pol_new_N): to profile one\n",
+		"                   pol_new_N, encap, decap): to profile one\n",
 		DEFAULT_ITERATIONS, DEFAULT_ROUNDS, MAX_ROUNDS, MAX_SCALES, MAX_SERVICES,
 		DEFAULT_SERVICES, MAX_SCALES, MAX_RULES, DEFAULT_RULES);
 }
@@ -467,6 +493,16 @@ static int test_run(struct bench_case *c, void *out, uint32_t out_size, uint32_t
 			bh_verdict_name(c->verdict));
 		return -1;
 	}
+	/* the kernel reports the output's length even when it copies nothing back */
+	if (opts.data_size_out != c->want.len) {
+		fprintf(stderr, "ew-bench-pkt: %s: run %ld left a packet of %u bytes, expected "
+				"%zu (the input of %zu bytes %s)\n",
+			c->name, c->runs, opts.data_size_out, c->want.len, c->in.len,
+			c->want.len > c->in.len	  ? "with the VXLAN headers"
+			: c->want.len < c->in.len ? "without its VXLAN headers"
+						  : "as long");
+		return -1;
+	}
 	c->runs++;
 	if (out_len)
 		*out_len = opts.data_size_out;
@@ -582,13 +618,14 @@ static int check_flows(const struct bench_case *c, double round_start)
 	return 0;
 }
 
-static long forward_packets(struct bh *h)
+/* The packets of the counter every run of c moves (forward, or encap). */
+static long case_packets(const struct bench_case *c)
 {
-	struct bh_counters c;
+	struct bh_counters m;
 
-	if (bh_counters_read(h, &c))
+	if (bh_counters_read(c->h, &m))
 		return -1;
-	return (long)c.m[ew_metrics_index(EW_REASON_FORWARD, EW_DIR_EGRESS)].packets;
+	return (long)m.m[ew_metrics_index(c->reason, c->dir)].packets;
 }
 
 /* --- set-up and output ------------------------------------------------------------------------------ */
@@ -667,13 +704,15 @@ static void flow_case(struct bench_case *c, struct bh *h, enum subject subject,
 
 	*c = (struct bench_case){
 		.program = "bpf_lxc.c:from_container", .prog_fd = h->prog_fd, .h = h,
-		.verdict = TC_ACT_REDIRECT, .flow = flow, .subject = subject, .scale = scale,
+		.verdict = TC_ACT_REDIRECT, .reason = EW_REASON_FORWARD, .dir = EW_DIR_EGRESS,
+		.flow = flow, .subject = subject, .scale = scale,
 	};
 	snprintf(c->name_buf, sizeof(c->name_buf), "%s_%s_%ld", svc ? "svc" : "pol",
 		 flow == FLOW_NEW ? "new" : "est", scale);
 	c->name = c->name_buf;
 	tcp_segment(&c->in, MAC_A, GW_A, IP_A, svc ? svc_addr(0) : IP_B, CLIENT_PORT,
 		    svc ? SVC_PORT : POLICY_PORT, 64);
+	c->want = c->in; /* as long; the first run's flow_want() makes it exact */
 }
 
 /* The established and the new flow case of subject at scale, each on a
@@ -690,6 +729,99 @@ static int flow_cases(struct bench_case *cases, struct bh *nodes, enum subject s
 	flow_case(&cases[1], &nodes[1], subject, FLOW_NEW, scale);
 	if (subject == SUBJECT_POLICY && (check_denied(&cases[0]) || check_denied(&cases[1])))
 		return -1;
+	return 0;
+}
+
+/* --- the overlay ----------------------------------------------------------------------------------- */
+
+/* A node of the overlay above: its config, the routes of both nodes' pod
+ * CIDRs, node 2 as a known VXLAN source, and pod A on IF_HERE. */
+static int overlay_node_open(struct bh *h)
+{
+	struct ew_config cfg = {
+		.abi_version = EW_ABI_VERSION, .node_ip = NODE1, .underlay_ifindex = IF_HERE,
+		.vni = EW_VXLAN_VNI_DEFAULT, .vxlan_port = htons(EW_VXLAN_PORT_DEFAULT),
+	};
+	int err;
+
+	memcpy(cfg.vtep_mac, V1, sizeof(cfg.vtep_mac));
+	err = bh_open(h, NULL);
+	err = err ?: bh_set_config(h, &cfg);
+	err = err ?: bh_add_route(h, ip4(10, 0, 0, 0), 16, 0, EW_ROUTE_CLUSTER);
+	err = err ?: bh_add_route_vtep(h, ip4(10, 0, 1, 0), 24, NODE1, EW_ROUTE_LOCAL, V1);
+	err = err ?: bh_add_route_vtep(h, ip4(10, 0, 2, 0), 24, NODE2, 0, V2);
+	err = err ?: bh_add_node(h, NODE2);
+	err = err ?: bh_add_endpoint(h, IP_A, IF_HERE, MAC_A, GW_A);
+	return err;
+}
+
+/* The segment saddr -> daddr (ttl) in VXLAN of tunnel t. */
+static void vxlan_segment(struct pkt *p, const struct pkt_tunnel *t, uint32_t saddr,
+			  uint32_t daddr, uint8_t ttl)
+{
+	static uint8_t payload[PAYLOAD_LEN];
+
+	pkt_init(p);
+	pkt_tunnel(p, t);
+	pkt_ipv4(p, saddr, daddr, IPPROTO_TCP, ttl);
+	pkt_tcp(p, CLIENT_PORT, 5201, TH_ACK);
+	pkt_payload(p, payload, sizeof(payload));
+	pkt_finish(p);
+}
+
+/* The encap and the decap case, each on a node of its own: cases[0..1],
+ * nodes[0..1]. The encap's outer source port is a hash of the flow: it is
+ * taken from one run's output, the rest of the frame built here. */
+static int overlay_cases(struct bench_case *cases, struct bh *nodes)
+{
+	static struct bh_result res;
+	struct pkt_tunnel t;
+	uint16_t sport;
+
+	if (overlay_node_open(&nodes[0]) || overlay_node_open(&nodes[1]))
+		return -1;
+	cases[0] = (struct bench_case){
+		.name = "encap", .program = "bpf_lxc.c:from_container",
+		.prog_fd = nodes[0].prog_fd, .h = &nodes[0], .verdict = TC_ACT_REDIRECT,
+		.reason = EW_REASON_ENCAP, .dir = EW_DIR_EGRESS,
+	};
+	tcp_segment(&cases[0].in, MAC_A, GW_A, IP_A, IP_C, CLIENT_PORT, 5201, 64);
+	if (bh_run_pkt(&nodes[0], &cases[0].in, IF_HERE, &res))
+		return -1;
+	if (res.retval != TC_ACT_REDIRECT || res.len < OUTER_UDP + sizeof(sport)) {
+		fprintf(stderr, "ew-bench-pkt: encap: pod A's segment to pod C on node 2 returned "
+				"%s with %u bytes, expected TC_ACT_REDIRECT in VXLAN\n",
+			bh_verdict_name(res.retval), res.len);
+		return -1;
+	}
+	memcpy(&sport, res.data + OUTER_UDP, sizeof(sport));
+	/* the outer Ethernet header is the pod's (the kernel fills it in after
+	 * the redirect), the inner one from VTEP to VTEP, a router hop on */
+	t = (struct pkt_tunnel){
+		.eth_src = MAC_A, .eth_dst = GW_A, .saddr = NODE1, .daddr = NODE2,
+		.sport = ntohs(sport), .dport = EW_VXLAN_PORT_DEFAULT, .vni = EW_VXLAN_VNI_DEFAULT,
+		.vtep_src = V1, .vtep_dst = V2,
+	};
+	vxlan_segment(&cases[0].want, &t, IP_A, IP_C, 63);
+
+	/* pod C on node 2 sends the same segment to pod A: it arrives in VXLAN */
+	cases[1] = (struct bench_case){
+		.name = "decap", .program = "bpf_overlay.c:from_underlay",
+		.prog_fd = nodes[1].underlay_prog_fd, .h = &nodes[1], .verdict = TC_ACT_REDIRECT,
+		.reason = EW_REASON_FORWARD, .dir = EW_DIR_INGRESS,
+	};
+	t = (struct pkt_tunnel){
+		.eth_src = U2, .eth_dst = U1, .saddr = NODE2, .daddr = NODE1,
+		.sport = VXLAN_SPORT, .dport = EW_VXLAN_PORT_DEFAULT, .vni = EW_VXLAN_VNI_DEFAULT,
+		.vtep_src = V2, .vtep_dst = V1,
+	};
+	vxlan_segment(&cases[1].in, &t, IP_C, IP_A, 63);
+	/* the inner frame behind the MACs of pod A's link */
+	tcp_segment(&cases[1].want, GW_A, MAC_A, IP_C, IP_A, CLIENT_PORT, 5201, 63);
+	if (cases[0].want.overflow || cases[1].in.overflow) {
+		fprintf(stderr, "ew-bench-pkt: a VXLAN segment does not fit a test packet\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -715,8 +847,10 @@ static void print_json(const struct bench_case *cases, int ncases, long iteratio
 	for (i = 0; i < ncases; i++) {
 		const struct bench_case *c = &cases[i];
 
-		printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"verdict\":\"%s\",", i ? "," : "",
-		       c->name, c->program, bh_verdict_name(c->verdict));
+		printf("%s{\"name\":\"%s\",\"program\":\"%s\",\"verdict\":\"%s\","
+		       "\"bytes_in\":%zu,\"bytes_out\":%zu,",
+		       i ? "," : "", c->name, c->program, bh_verdict_name(c->verdict), c->in.len,
+		       c->want.len);
 		if (c->flow != FLOW_NONE)
 			printf("\"flow\":\"%s\",\"%s\":%ld,", flows[c->flow],
 			       c->subject == SUBJECT_POLICY ? "rules" : "services", c->scale);
@@ -817,12 +951,16 @@ int main(int argc, char **argv)
 	cases[ncases] = (struct bench_case){
 		.name = "pod_forward", .program = "bpf_lxc.c:from_container",
 		.prog_fd = nodes[ncases].prog_fd, .h = &nodes[ncases],
-		.verdict = TC_ACT_REDIRECT,
+		.verdict = TC_ACT_REDIRECT, .reason = EW_REASON_FORWARD, .dir = EW_DIR_EGRESS,
 	};
 	tcp_segment(&cases[ncases].in, MAC_A, GW_A, IP_A, IP_B, CLIENT_PORT, 5201, 64);
 	/* a router hop: B's link, TTL one less */
 	tcp_segment(&cases[ncases].want, GW_B, MAC_B, IP_A, IP_B, CLIENT_PORT, 5201, 63);
 	ncases++;
+
+	if (overlay_cases(&cases[ncases], &nodes[ncases]))
+		goto cleanup;
+	ncases += 2;
 
 	for (i = 0; i < nscales; i++, ncases += 2)
 		if (flow_cases(&cases[ncases], &nodes[ncases], SUBJECT_SERVICE, scales[i],
@@ -838,8 +976,9 @@ int main(int argc, char **argv)
 			;
 		if (i == ncases) {
 			fprintf(stderr, "ew-bench-pkt: --only '%s': no such case; expected "
-					"trivial, pod_forward, svc_est_N or svc_new_N with N in "
-					"--services, pol_est_N or pol_new_N with N in --rules\n",
+					"trivial, pod_forward, encap, decap, svc_est_N or svc_new_N "
+					"with N in --services, pol_est_N or pol_new_N with N in "
+					"--rules\n",
 				only);
 			goto cleanup;
 		}
@@ -849,7 +988,7 @@ int main(int argc, char **argv)
 	}
 
 	for (i = 0; i < ncases; i++) {
-		fwd_before[i] = cases[i].h ? forward_packets(cases[i].h) : 0;
+		fwd_before[i] = cases[i].h ? case_packets(&cases[i]) : 0;
 		if (fwd_before[i] < 0 || check_first_run(&cases[i]) ||
 		    run_round(&cases[i], -1, warmup))
 			goto cleanup;
@@ -862,17 +1001,18 @@ int main(int argc, char **argv)
 				goto cleanup;
 		}
 	}
-	/* every run of a from_container case took the forward path, once */
+	/* every run of a datapath case took its path (forward, or encap), once */
 	for (i = 0; i < ncases; i++) {
 		long grew;
 
 		if (!cases[i].h)
 			continue;
-		grew = forward_packets(cases[i].h) - fwd_before[i];
+		grew = case_packets(&cases[i]) - fwd_before[i];
 		if (grew != cases[i].runs) {
-			fprintf(stderr, "ew-bench-pkt: %s: the forward counter grew by %ld, "
+			fprintf(stderr, "ew-bench-pkt: %s: the %s counter grew by %ld, "
 					"expected %ld\n",
-				cases[i].name, grew, cases[i].runs);
+				cases[i].name, bh_reason_name(cases[i].reason), grew,
+				cases[i].runs);
 			goto cleanup;
 		}
 	}

@@ -49,6 +49,8 @@ set style line 1 linecolor rgb "#1f77b4" linewidth 2 pointtype 7
 set style line 2 linecolor rgb "#d62728" linewidth 2 pointtype 5
 set style line 3 linecolor rgb "#2ca02c" linewidth 2 pointtype 9
 set style line 4 linecolor rgb "#9467bd" linewidth 2 pointtype 11
+set style line 5 linecolor rgb "#ff7f0e" linewidth 2 pointtype 13
+set style line 6 linecolor rgb "#8c564b" linewidth 2 pointtype 3
 set multiplot layout 1,2
 $2
 unset multiplot
@@ -73,8 +75,8 @@ plot_scales() { # RESULTS SECTION XLABEL SETUP...
 }
 
 # Per packet: kernel ns per run of the service and policy cases, established and new,
-# against the number of services and of rules; the trivial program and the pod forward
-# for reference.
+# against the number of services and of rules; the trivial program, the pod forward and
+# the VXLAN encap and decap (which no scale changes) for reference.
 plot_per_packet() { # RESULTS
 	local results=$1 by flows xlabel script=""
 	for by in services rules; do
@@ -84,13 +86,16 @@ plot_per_packet() { # RESULTS
 			 | range(\$f.established.$by | length) as \$i
 			 | {label: (\$f.established.${by}[\$i] | commas),
 			    cells: [\$p.cases[\$f.established.cases[\$i]].kernel_ns, \$p.cases[\$f.new.cases[\$i]].kernel_ns,
-				    \$p.cases.pod_forward.kernel_ns, \$p.cases.trivial.kernel_ns]}"
+				    \$p.cases.pod_forward.kernel_ns, \$p.cases.trivial.kernel_ns,
+				    \$p.cases.encap.kernel_ns, \$p.cases.decap.kernel_ns]}"
 		[[ -s $WORK/plot-pkt-$by.dat ]] || return 1
 	done
 	script+=$(plot_panel "$WORK/plot-pkt-services.dat" "pod to ClusterIP, per packet (BPF_PROG_TEST_RUN)" "kernel ns per run" "other services" \
-		"established flow" "new flow" "pod forward (no service)" "trivial program")$'\n'
+		"established flow" "new flow" "pod forward (no service)" "trivial program" \
+		"encap (to another node)" "decap (from another node)")$'\n'
 	script+=$(plot_panel "$WORK/plot-pkt-rules.dat" "pod to policy-isolated pod, per packet" "kernel ns per run" "policy rules" \
-		"tracked connection" "new connection" "pod forward (no policy)" "trivial program")
+		"tracked connection" "new connection" "pod forward (no policy)" "trivial program" \
+		"encap (to another node)" "decap (from another node)")
 	plot_render "$PLOTS_DIR/per_packet.png" "$script"
 }
 

@@ -12,7 +12,10 @@
 # more policy (its port changes, so its ew_policy entry does): each edit's time from the
 # file moved into place to the agent's next "programmed" log line that wrote something (that
 # line's timestamp, in ms), the apply time the line states, and the agent's own /metrics
-# histograms of the same, read at the end.
+# histograms of the same, read at the end. Then the same agent's CPU time (utime + stime of
+# /proc/PID/stat, all its threads) over cp_cpu_seconds with the store left alone (idle), and
+# over as long again with the policy edited every CP_CHURN_MS ms without waiting for the
+# agent (churn), as CPU % of one core.
 
 CP_NODE_IP=192.168.77.11
 CP_TARGET_START_S=2
@@ -21,6 +24,51 @@ CP_TARGET_EDIT_P99_MS=100
 CP_TARGET_RSS_MIB=20 # #8: agent RSS with 1,000 pods
 CP_METRICS_ADDR=127.0.0.1:9464 # in the agent's own netns
 CP_PID= # the last agent cp_agent_start started
+CP_CHURN_MS=100 # one store edit this often while the store churns
+
+# How long the CPU of the agent is measured idle, and as long again under churn.
+cp_cpu_seconds() {
+	case $MODE in
+	smoke) echo 1 ;;
+	quick) echo 1 ;;
+	*) echo 20 ;;
+	esac
+}
+
+# The CPU time of PID so far, in clock ticks (utime + stime; the fields after the comm,
+# which may hold spaces, are the 12th and 13th).
+cp_cpu_ticks() { # PID
+	sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# The agent's CPU while idle and while the store churns: {seconds, churn_ms, idle, churn}
+# on stdout, each {cpu_s, wall_s, cpu_pct[, edits]}. Policy edits from number FIRST on.
+cp_cpu_usage() { # PID STORE FIRST
+	local pid=$1 store=$2 k=$3 secs hz c0 c1 t0 t1 idle n=0 next
+	secs=$(cp_cpu_seconds)
+	hz=$(getconf CLK_TCK)
+	log "control_plane: agent CPU idle for $secs s, then under a policy edit every $CP_CHURN_MS ms for $secs s"
+	c0=$(cp_cpu_ticks "$pid") t0=$EPOCHREALTIME
+	sleep "$secs"
+	c1=$(cp_cpu_ticks "$pid") t1=$EPOCHREALTIME
+	idle=$(jq -n -c --argjson c "$((c1 - c0))" --argjson hz "$hz" --argjson t0 "$t0" --argjson t1 "$t1" \
+		'{cpu_s: ($c / $hz), wall_s: ($t1 - $t0), cpu_pct: ($c / $hz / ($t1 - $t0) * 100)}')
+	c0=$(cp_cpu_ticks "$pid") t0=$EPOCHREALTIME
+	next=${t0/./}
+	while :; do
+		cp_edit_policy "$store" "$((k + n))"
+		n=$((n + 1))
+		next=$((next + CP_CHURN_MS * 1000)) # µs
+		((next < ${t0/./} + secs * 1000000)) || break
+		sleep "$(jq -n "($next - ${EPOCHREALTIME/./}) / 1e6 | if . > 0 then . else 0 end")"
+	done
+	sleep "$(jq -n "(${t0/./} + $secs * 1000000 - ${EPOCHREALTIME/./}) / 1e6 | if . > 0 then . else 0 end")"
+	c1=$(cp_cpu_ticks "$pid") t1=$EPOCHREALTIME
+	jq -n -c --argjson c "$((c1 - c0))" --argjson hz "$hz" --argjson t0 "$t0" --argjson t1 "$t1" \
+		--argjson idle "$idle" --argjson secs "$secs" --argjson ms "$CP_CHURN_MS" --argjson n "$n" \
+		'{seconds: $secs, churn_ms: $ms, tick_s: (1 / $hz), idle: $idle,
+		  churn: {cpu_s: ($c / $hz), wall_s: ($t1 - $t0), cpu_pct: ($c / $hz / ($t1 - $t0) * 100), edits: $n}}'
+}
 
 # {frontends, tables, bytes, maps}: what the pinned maps under BPFFS hold now.
 cp_map_usage() { # BPFFS
@@ -86,7 +134,7 @@ EOF
 # The policy edits: {params, edit_ms, apply_ms, metrics, rss_kib, targets, ...} on stdout.
 cp_policy_edits() {
 	local store=$WORK/cp-policy-store ns=$RUN_ID-cpp bpffs=/sys/fs/bpf/$RUN_ID-cpp
-	local log=$WORK/cp-policy-agent.log pid i k have line t0 t1 rss hwm metrics
+	local log=$WORK/cp-policy-agent.log pid i k have line t0 t1 rss hwm metrics cpu
 	log "control_plane: $CP_EDITS policy edits with $CP_PODS pods and $CP_POLICIES policies"
 	cp_store_new "$store" 10.244.0.0/16
 	awk -v n="$CP_PODS" -v p="$CP_POLICIES" -f "$BENCH/lib/gen_pods_policies.awk" >"$store/pods.yaml"
@@ -119,12 +167,13 @@ cp_policy_edits() {
 		sleep 0.05
 	done
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	metrics=$(cp_metrics "$ns") # before the churn: the histograms are of the timed edits
+	cpu=$(cp_cpu_usage "$pid" "$store" "$((CP_EDITS + 1))")
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
-	metrics=$(cp_metrics "$ns")
 	stop_pids "$pid"
 	wait "$pid" 2>/dev/null || true
 	jq -s -c -L "$BENCH/lib" --argjson pods "$CP_PODS" --argjson policies "$CP_POLICIES" \
-		--argjson rss "$rss" --argjson hwm "$hwm" --argjson metrics "$metrics" \
+		--argjson rss "$rss" --argjson hwm "$hwm" --argjson metrics "$metrics" --argjson cpu "$cpu" \
 		--argjson p99 "$CP_TARGET_EDIT_P99_MS" --argjson tr "$CP_TARGET_RSS_MIB" \
 		--arg first "$(cp_programmed_lines "$log" | head -n 1)" 'include "stats";
 		def pct($p): sort | .[(length * $p | ceil) - 1];
@@ -134,7 +183,7 @@ cp_policy_edits() {
 		 edit_ms: {p50: (map(.ms) | pct(0.5)), p99: $edit_p99, summary: (map(.ms) | summary)},
 		 apply_ms: {p50: (map(.apply_ms) | pct(0.5)), p99: (map(.apply_ms) | pct(0.99)), summary: (map(.apply_ms) | summary)},
 		 first_log_line: $first,
-		 rss_kib: $rss, peak_rss_kib: $hwm, metrics: $metrics,
+		 rss_kib: $rss, peak_rss_kib: $hwm, metrics: $metrics, cpu: $cpu,
 		 edits: .,
 		 targets: [
 			{what: "store edit to datapath programmed, p99, with \($pods | commas) pods and \($policies | commas) policies at most \($p99) ms",
@@ -243,7 +292,11 @@ report_control_plane() { # RESULTS_JSON
 	(["the agent'\''s apply (\"programmed ... in X ms\")", ($p.apply_ms | ms)] | row),
 	(["the agent'\''s /metrics: changes programmed within 100 ms / 250 ms (`edgewire_store_change_to_programmed_seconds`)", "\(bucket("edgewire_store_change_to_programmed_seconds"; "0.1")) / \(bucket("edgewire_store_change_to_programmed_seconds"; "0.25"))"] | row),
 	(["the agent'\''s /metrics: applies within 10 ms / 25 ms (`edgewire_apply_duration_seconds`, the first one included)", "\(bucket("edgewire_apply_duration_seconds"; "0.01")) / \(bucket("edgewire_apply_duration_seconds"; "0.025"))"] | row),
-	(["agent RSS after the edits (peak)", "\($p.rss_kib / 1024 | sig) MiB (\($p.peak_rss_kib / 1024 | sig) MiB)"] | row),
+	(["agent RSS after the edits (peak, the churn below included)", "\($p.rss_kib / 1024 | sig) MiB (\($p.peak_rss_kib / 1024 | sig) MiB)"] | row),
+	(if $p.cpu != null then
+	(["agent CPU idle (no store change for \($p.cpu.seconds) s)", (if $p.cpu.idle.cpu_s == 0 then "below \($p.cpu.tick_s / $p.cpu.idle.wall_s * 100 | sig)% of one core (not one clock tick of \($p.cpu.tick_s * 1000 | sig) ms in \($p.cpu.idle.wall_s | sig) s)" else "\($p.cpu.idle.cpu_pct | sig)% of one core (\($p.cpu.idle.cpu_s | sig) s of CPU in \($p.cpu.idle.wall_s | sig) s)" end)] | row),
+	(["agent CPU under churn (a policy edit every \($p.cpu.churn_ms) ms for \($p.cpu.seconds) s, not waiting for the agent)", "\($p.cpu.churn.cpu_pct | sig)% of one core (\($p.cpu.churn.cpu_s | sig) s of CPU in \($p.cpu.churn.wall_s | sig) s, \($p.cpu.churn.edits) edits)"] | row)
+	else empty end),
 	(["its first log line", "`\($p.first_log_line | sub("^[^ ]+ +[^ ]+ +[^ ]+ +"; ""))`"] | row),
 	""
 	else empty end),

@@ -5,8 +5,10 @@
 # run is a single one): the pod forward path; a pod to a ClusterIP service, its flow
 # established or new, with PKT_SERVICES services present; and a pod to a pod isolated by
 # policy, its flow established (tracked) or new (looked up), with PKT_RULES rules that do
-# not match the flow beside the one that allows it. Encap cases are added to pkt_cost.c
-# as those programs land.
+# not match the flow beside the one that allows it; and VXLAN: a pod's segment to a pod on
+# another node encapsulated by from_container (encap), and the same segment in VXLAN from a
+# known node decapsulated by from_underlay to a pod here (decap), every run's output checked
+# to be 50 bytes longer (shorter).
 
 # Targets of #8 (ratios of kernel ns to the trivial program's; scale: the most services'
 # or rules' cost over the fewest's).
@@ -22,7 +24,7 @@ bench_per_packet() {
 		die "per_packet: ew-bench-pkt failed (its message is above)"
 	jq -c -L "$BENCH/lib" --argjson est "$PKT_TARGET_EST" --argjson new "$PKT_TARGET_NEW" \
 		--argjson scale "$PKT_TARGET_SCALE" 'include "stats";
-		(.cases | map({(.name): {program, verdict, flow, services, rules,
+		(.cases | map({(.name): {program, verdict, flow, services, rules, bytes_in, bytes_out,
 			kernel_ns: (.kernel_ns | summary), wall_ns: (.wall_ns | summary)}}
 			| map_values(with_entries(select(.value != null)))) | add) as $c
 		| ($c | del(.trivial) | map_values({
@@ -46,6 +48,9 @@ bench_per_packet() {
 		   own_ns: ($c | del(.trivial) | map_values(.kernel_ns.median - $c.trivial.kernel_ns.median)),
 		   flows: $flows,
 		   policy_flows: $pflows,
+		   overlay: ([$c | to_entries[] | select(.key == "encap" or .key == "decap")
+			| {(.key): {ratio: $r[.key].kernel_ns, own_ns: (.value.kernel_ns.median - $c.trivial.kernel_ns.median),
+				   bytes_in: .value.bytes_in, bytes_out: .value.bytes_out}}] | add),
 		   targets: ([
 			($flows.established.cases[-1] // empty | {what: "service established flow at most \($est)x trivial (\($c[.].services | commas) services)", case: ., ratio: $r[.].kernel_ns, limit: $est}),
 			($flows.new.cases[-1] // empty | {what: "service new flow at most \($new)x trivial (\($c[.].services | commas) services)", case: ., ratio: $r[.].kernel_ns, limit: $new}),
@@ -69,6 +74,10 @@ report_per_packet() { # RESULTS_JSON
 	"",
 	(if ($s.params.rules // []) | length > 0 then
 	"The policy cases (*pol_est_N*, *pol_new_N*) send from a pod to another pod of the node that a policy isolates for ingress, with N rules that do not match the flow besides the one that allows it: `ew_policy` entries as the agent writes them (one per peer and port of a rule), a third for other peers of the receiver (each a CIDR identity with its /32 in `ew_ipcache`), a third for other ports of the receiver, a third of other subjects; \($s.params.rules | map(commas) | join(" and ")) rules here. *pol_est_N*: the connection is tracked (`EW_CT_POLICY`, made by the first run), so its packets pass on the tracked entry; after every round the entry must still be the first run'\''s. *pol_new_N*: every run is a new connection as for *svc_new_N*, so the tracked lookup misses and the receiver'\''s policy is looked up (`ew_ipcache`, then `ew_policy`) and the connection tracked; after every round the last connection'\''s entry must be from that round. Before the runs, a packet to a port no rule allows must be dropped on each policy node. The ew_ct LRU holds 65,536 policy entries, one per connection.",
+	""
+	else empty end),
+	(if $s.cases.encap != null then
+	"The overlay cases: *encap* sends the same segment from a pod to a pod on another node, which `from_container` wraps in VXLAN to that node (\($s.cases.encap.bytes_in) -> \($s.cases.encap.bytes_out) bytes) and hands to `bpf_redirect_neigh()` on the underlay; *decap* gives `from_underlay` that segment in VXLAN from a known node to a pod of this node (\($s.cases.decap.bytes_in) -> \($s.cases.decap.bytes_out) bytes), redirected to the pod. Each runs on a node of its own; the first run'\''s output must be the expected frame byte for byte, and every run'\''s verdict and output length are checked (the kernel reports the length without copying the packet back), and the encap (or forward) counter must grow by exactly the number of runs. The encap'\''s input is the same as the pod forward'\''s, so their difference is what the encapsulation costs.",
 	""
 	else empty end),
 	(["case", "program", "verdict", "kernel ns/run", "wall ns/run", "kernel ratio to trivial", "wall ratio to trivial"] | row),

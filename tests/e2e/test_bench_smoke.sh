@@ -112,6 +112,10 @@ check "policy established and new connections are measured at two numbers of rul
 	has '.sections.per_packet.policy_flows | (.established.cases | length) == 2 and (.new.cases | length) == 2'
 check "policy cases' ratios to trivial are numbers" \
 	numbers '.sections.per_packet.ratios | to_entries[] | select(.key | startswith("pol_")) | .value.kernel_ns, .value.wall_ns'
+check "encap and decap timings and their ratios to trivial are numbers" \
+	numbers '.sections.per_packet | (.cases | (.encap, .decap) | (.kernel_ns, .wall_ns) | .median), (.ratios | (.encap, .decap) | .kernel_ns, .wall_ns), (.overlay | (.encap, .decap) | .ratio, .own_ns)'
+check "encap adds and decap removes the 50 bytes of VXLAN headers" \
+	has '.sections.per_packet.cases | .encap.bytes_out == .encap.bytes_in + 50 and .decap.bytes_out == .decap.bytes_in - 50'
 check "every per-packet target has a ratio and a verdict" \
 	has '.sections.per_packet.targets | length == 6 and all((.ratio | type) == "number" and (.met | type) == "boolean")'
 
@@ -121,6 +125,8 @@ check "the cold start was programmed, its time and the agent's peak RSS are numb
 check "the cold start's map memory is recorded" numbers '.sections.control_plane.map_memory.bytes'
 check "every policy edit was timed; p50, p99 and the agent's apply time are numbers" \
 	has '.sections.control_plane.policy | (.edits | length) == .params.edits and .params.edits > 0 and all(.edits[]; (.ms | type) == "number" and (.apply_ms | type) == "number") and ([.edit_ms.p50, .edit_ms.p99, .apply_ms.p50, .apply_ms.p99] | all(type == "number"))'
+check "the agent's CPU idle and under churn are numbers, the churn's edits counted" \
+	has '.sections.control_plane.policy.cpu | ([.idle, .churn][] | [.cpu_pct, .cpu_s, .wall_s] | all(type == "number")) and .churn.edits > 0'
 check "the agent's /metrics histograms were read" \
 	numbers '.sections.control_plane.policy.metrics | ."edgewire_store_change_to_programmed_seconds_count", ."edgewire_apply_duration_seconds_count"'
 check "every control-plane target has a verdict" \
@@ -138,6 +144,7 @@ check "bench/report renders the results" \
 		grep -q '^## 3\\. ' '$WORK/report.md' && grep -q '^## 4\\. ' '$WORK/report.md' &&
 		grep -q '^## 5\\. ' '$WORK/report.md' && grep -q 'pol_new_' '$WORK/report.md' &&
 		grep -q 'store edit to datapath programmed' '$WORK/report.md' &&
+		grep -q '^| encap |' '$WORK/report.md' && grep -q 'agent CPU under churn' '$WORK/report.md' &&
 		grep -q '^## 6\\. ' '$WORK/report.md' && grep -q '^## 7\\. ' '$WORK/report.md'"
 if command -v gnuplot >/dev/null; then
 	check "it draws the plots of the scaling curves and embeds them" \
