@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Both install packages and make network namespaces: root's work.
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null; then
+		exec sudo "./$(basename "$0")" "$@"
+	fi
+	echo "$0: run this as root (it installs packages and creates network namespaces)" >&2
+	exit 1
+fi
+
 build() {
 	scripts/deps.sh
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
