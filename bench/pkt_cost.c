@@ -80,6 +80,7 @@
 #include "bpf_harness.h"
 #include "bpf_trivial.skel.h"
 #include "maglev.h"
+#include "overlay_nodes.h"
 #include "pkt.h"
 
 #define DEFAULT_ITERATIONS 200000
@@ -102,16 +103,10 @@ static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 #define IP_A ip4(10, 0, 1, 10)
 #define IP_B ip4(10, 0, 1, 20)
 
-/* The overlay (as tests/bpf/test_overlay.c): this node 192.168.0.1 with pods
- * 10.0.1.0/24, node 2 192.168.0.2 with pods 10.0.2.0/24 and pod C; U are
- * underlay MACs, V VTEP MACs. The underlay is ifindex IF_HERE (lo), so
- * bpf_redirect_neigh() returns TC_ACT_REDIRECT under BPF_PROG_TEST_RUN. */
-static const uint8_t U1[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x01 };
-static const uint8_t U2[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x02 };
-static const uint8_t V1[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t V2[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x02 };
-#define NODE1	     ip4(192, 168, 0, 1)
-#define NODE2	     ip4(192, 168, 0, 2)
+/* The overlay (tests/lib/overlay_nodes.h): this node NODE1 with pods
+ * 10.0.1.0/24, node 2 with pods 10.0.2.0/24 and pod C. The underlay is
+ * ifindex IF_HERE (lo), so bpf_redirect_neigh() returns TC_ACT_REDIRECT
+ * under BPF_PROG_TEST_RUN. */
 #define IP_C	     ip4(10, 0, 2, 5)
 #define VXLAN_SPORT  50000 /* outer source port of the VXLAN node 2 sends */
 #define OUTER_UDP    (ETH_HLEN + 20)

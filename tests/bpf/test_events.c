@@ -29,6 +29,7 @@
 
 #include "bpf_harness.h"
 #include "bpf_lxc.skel.h"
+#include "overlay_nodes.h"
 #include "pkt.h"
 
 #define IF_HERE 1
@@ -49,15 +50,8 @@ static const uint8_t GW_B[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x02 };
 #define IP_WORLD ip4(8, 8, 8, 8)   /* outside every route: to-stack */
 #define IP_C	 ip4(10, 0, 2, 5)  /* a pod on node 2 */
 
-#define NODE1	     ip4(192, 168, 0, 1) /* this node */
-#define NODE2	     ip4(192, 168, 0, 2)
 #define NODE_UNKNOWN ip4(192, 168, 0, 77) /* no node of the cluster */
 #define SPORT_IN     50000 /* outer UDP source port of VXLAN from node 2 */
-
-static const uint8_t U1[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x01 };
-static const uint8_t U2[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x02 };
-static const uint8_t V1[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t V2[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x02 };
 
 static struct bh h;
 static struct bh_result res;

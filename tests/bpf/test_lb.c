@@ -33,18 +33,13 @@
 
 #include "bpf_expect.h"
 #include "bpf_harness.h"
+#include "overlay_nodes.h"
 #include "pkt.h"
 
 #define IF_HERE 1
 
-static const uint8_t U1[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x01 };
-static const uint8_t U2[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x02 };
-static const uint8_t V1[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t V2[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x02 };
 static const uint8_t MAC_X[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0xc8 };
 
-#define NODE1 ip4(192, 168, 0, 1)
-#define NODE2 ip4(192, 168, 0, 2)
 #define IP_X  ip4(192, 168, 0, 200)
 #define IP_A  ip4(10, 0, 1, 10)
 #define IP_B1 ip4(10, 0, 1, 21)

@@ -30,16 +30,13 @@
 
 #include "bpf_expect.h"
 #include "bpf_harness.h"
+#include "overlay_nodes.h"
 #include "pkt.h"
 
 #define IF_HERE 1 /* skb->ifindex of every run: pod A's host veth, the underlay */
 #define IF_B	42
 #define IF_C	7 /* pod C's host veth on node 2 */
 
-static const uint8_t U1[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x01 };
-static const uint8_t U2[ETH_ALEN] = { 0x02, 0x00, 0xc0, 0xa8, 0x00, 0x02 };
-static const uint8_t V1[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t V2[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x02 };
 static const uint8_t MAC_A[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x0a };
 static const uint8_t GW_A[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x00, 0x01 };
 static const uint8_t MAC_B[ETH_ALEN] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x14 };
@@ -49,8 +46,6 @@ static const uint8_t GW_C[ETH_ALEN] = { 0xee, 0xee, 0xee, 0x00, 0x02, 0x01 };
 static const uint8_t MAC_BCAST[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t MAC_ZERO[ETH_ALEN] = { 0 };
 
-#define NODE1	     ip4(192, 168, 0, 1)
-#define NODE2	     ip4(192, 168, 0, 2)
 #define NODE_UNKNOWN ip4(192, 168, 0, 77) /* no node of the cluster */
 #define NODE_OTHER   ip4(192, 168, 0, 99) /* some other host on the underlay */
 
