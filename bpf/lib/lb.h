@@ -32,8 +32,9 @@ struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EW_MAGLEV_CHUNKS(EW_MAGLEV_SIZE_DEFAULT));
 	__uint(map_flags, BPF_F_INNER_MAP);
-	__type(key, __u32);
-	/* a size, not a type: libbpf 1.1 cannot size an inner map's struct */
+	/* Sizes, not types: libbpf 1.1 cannot size an inner map's struct, and
+	 * the kernel refuses a key type without a value type. */
+	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct ew_maglev_chunk));
 };
 
